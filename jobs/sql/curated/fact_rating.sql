@@ -1,0 +1,30 @@
+-- fact_rating: one row per rating that reaches a movie.
+-- Ratings carry MovieLens ids; movies carry TMDB ids. The only bridge is
+-- links.csv: ratings.movieId -> links.movieId -> links.tmdbId -> dim_movie.tmdb_id.
+-- Ratings that do not make it are counted by reason in rating_mapping.
+WITH ratings AS (
+    SELECT user_id, movielens_id, rating, rated_epoch
+    FROM raw_ratings
+    WHERE user_id IS NOT NULL
+      AND rated_epoch IS NOT NULL
+      AND rating BETWEEN 0.5 AND 5.0
+      AND rating * 2 = round(rating * 2)
+),
+
+links AS (
+    SELECT movielens_id, tmdb_id FROM stg_links WHERE tmdb_id IS NOT NULL
+),
+
+movies AS (
+    SELECT tmdb_id FROM dim_movie
+)
+
+SELECT
+    r.user_id,
+    l.tmdb_id,
+    r.movielens_id,
+    r.rating,
+    to_timestamp_micros(r.rated_epoch * 1000000) AS rated_at
+FROM ratings AS r
+JOIN links AS l ON l.movielens_id = r.movielens_id
+JOIN movies AS m ON m.tmdb_id = l.tmdb_id

@@ -1,0 +1,42 @@
+-- rating_mapping: what became of every rating read, by outcome. The rows add
+-- up to the ratings file, so nothing is dropped silently.
+--   mapped                   reached a movie (= fact_rating)
+--   invalid_rating           missing fields, or not a half star in 0.5 ... 5.0
+--   movie_id_not_in_links    the MovieLens id is not in links.csv
+--   link_has_no_tmdb_id      links.csv has an empty tmdbId for it
+--   tmdb_id_not_in_metadata  the TMDB id has no movies_metadata record
+WITH ratings AS (
+    SELECT user_id, movielens_id, rating, rated_epoch FROM raw_ratings
+),
+
+links AS (
+    SELECT movielens_id, tmdb_id FROM stg_links
+),
+
+movies AS (
+    SELECT tmdb_id FROM dim_movie
+),
+
+classified AS (
+    SELECT
+        r.movielens_id,
+        CASE
+            WHEN r.user_id IS NULL OR r.movielens_id IS NULL OR r.rated_epoch IS NULL
+                OR r.rating IS NULL OR r.rating < 0.5 OR r.rating > 5.0
+                OR r.rating * 2 <> round(r.rating * 2) THEN 'invalid_rating'
+            WHEN l.movielens_id IS NULL THEN 'movie_id_not_in_links'
+            WHEN l.tmdb_id IS NULL THEN 'link_has_no_tmdb_id'
+            WHEN m.tmdb_id IS NULL THEN 'tmdb_id_not_in_metadata'
+            ELSE 'mapped'
+        END AS outcome
+    FROM ratings AS r
+    LEFT JOIN links AS l ON l.movielens_id = r.movielens_id
+    LEFT JOIN movies AS m ON m.tmdb_id = l.tmdb_id
+)
+
+SELECT
+    outcome,
+    count(*) AS n_ratings,
+    count(DISTINCT movielens_id) AS n_movielens_ids
+FROM classified
+GROUP BY outcome

@@ -1,0 +1,82 @@
+//! Subcommands, one file each. Global flags override the configuration for
+//! every subcommand.
+
+mod answers;
+mod config;
+mod generate;
+mod run;
+mod stage;
+mod summary;
+mod transform;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use movielens::config::Settings;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "movielens",
+    version,
+    about = "The Movies Dataset + FRED CPI → a warehouse that answers four questions, on Ballista."
+)]
+pub struct Cli {
+    /// TOML configuration file (layered over built-in defaults, under MOVIELENS_* env).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Lake root: a local directory or s3://bucket/prefix (overrides `lake`).
+    #[arg(long, global = true, value_name = "DIR|s3://…")]
+    lake: Option<String>,
+    /// Log format: human or json (overrides `log.format`).
+    #[arg(long, global = true, value_name = "FORMAT")]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the effective configuration, secrets masked.
+    Config(config::Args),
+    /// Write Kaggle-shaped data and a FRED CPI series at any scale.
+    Generate(generate::Args),
+    /// Land raw files in the lake and stage them (parse, clean, type).
+    Stage(stage::Args),
+    /// Build the star model and the marts with SQL on Ballista.
+    Transform(transform::Args),
+    /// Print the four answers from the published marts.
+    Answers(answers::Args),
+    /// Everything end to end: (generate) → stage → transform → answers.
+    Run(run::Args),
+}
+
+/// Loads the settings with the global flags applied and starts logging.
+fn settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(cli.config.as_deref()).context("loading configuration")?;
+    if let Some(lake) = &cli.lake {
+        settings.lake = lake.clone();
+    }
+    if let Some(format) = &cli.log_format {
+        anyhow::ensure!(
+            format == "human" || format == "json",
+            "--log-format must be human or json, not {format:?}"
+        );
+        settings.log.format = format.clone();
+    }
+    movielens::logging::init(&settings.log.format, &settings.log.level);
+    Ok(settings)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = settings(&cli)?;
+    match cli.command {
+        Command::Config(args) => config::execute(args, &settings),
+        Command::Generate(args) => generate::execute(args, &settings),
+        Command::Stage(args) => stage::execute(args, &settings).await,
+        Command::Transform(args) => transform::execute(args, settings).await,
+        Command::Answers(args) => answers::execute(args, &settings).await,
+        Command::Run(args) => run::execute(args, settings).await,
+    }
+}

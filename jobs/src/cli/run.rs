@@ -1,0 +1,88 @@
+//! `movielens run`: the whole pipeline. With no input it generates a small
+//! dataset into the lake first (and says so).
+
+use std::time::Instant;
+
+use anyhow::Context;
+use movielens::config::Settings;
+use movielens::engine::Engine;
+use movielens::lake::Lake;
+use movielens::{answers, pipeline, staging, transform};
+use tracing::info;
+
+use super::answers::{Format, print};
+use super::stage::{InputArgs, print_rejects, raw_inputs};
+use super::summary::StageTimes;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    inputs: InputArgs,
+    /// Ballista scheduler, df://HOST:PORT (default: the embedded engine).
+    #[arg(long, value_name = "URL")]
+    scheduler: Option<String>,
+    /// Run id (default: a new one). Rerunning a run id replaces its tables.
+    #[arg(long)]
+    run_id: Option<String>,
+    /// How to print the answers.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
+    if let Some(url) = args.scheduler {
+        settings.engine.scheduler = url;
+    }
+    let lake = Lake::open(&settings)?;
+    let run_id = args.run_id.unwrap_or_else(pipeline::new_run_id);
+    info!(run_id, lake = lake.root(), "run started");
+    let mut times = StageTimes::default();
+
+    let started = Instant::now();
+    let inputs = if args.inputs.input.is_none() {
+        let (scale, seed) = (settings.generate.scale, settings.generate.seed);
+        eprintln!(
+            "no --input given: generating scale {scale} data (seed {seed}) into {}/raw",
+            lake.root()
+        );
+        let inputs = pipeline::generate_into_lake(&lake, scale, seed)
+            .await
+            .context("generating data")?;
+        times.record("generate", started, None);
+        inputs
+    } else {
+        let inputs = raw_inputs(&args.inputs, &lake).await?;
+        times.record("land", started, None);
+        inputs
+    };
+
+    let started = Instant::now();
+    let staged = staging::stage(&lake, &inputs, &run_id)
+        .await
+        .context("staging")?;
+    print_rejects(&staged);
+    times.record("stage", started, staged.tables.get("movies").copied());
+
+    let started = Instant::now();
+    let engine = Engine::connect(&settings, &lake).await?;
+    let summary = transform::transform(&engine, &lake, &settings, &run_id)
+        .await
+        .context("transform")?;
+    let facts = summary
+        .tables
+        .iter()
+        .find(|t| t.0 == "fact_rating")
+        .map(|t| t.1);
+    times.record("transform", started, facts);
+    drop(engine);
+
+    let started = Instant::now();
+    let answers = answers::read(&settings, &lake)
+        .await
+        .context("reading answers")?;
+    times.record("answers", started, None);
+    print(&answers, args.format)?;
+    times.print();
+    eprintln!("run {run_id} published in {}", lake.root());
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! `movielens stage`: land raw files in the lake (from `--input`) and stage them.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use movielens::config::Settings;
+use movielens::lake::Lake;
+use movielens::pipeline::{self, LocalInputs};
+use movielens::staging::{self, RawInputs, StageSummary};
+
+/// Where the raw inputs come from.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputArgs {
+    /// Directory with the Kaggle files (movies_metadata.csv, links.csv, ratings).
+    #[arg(long, value_name = "DIR")]
+    pub input: Option<PathBuf>,
+    /// Ratings file inside --input (links always come from links.csv).
+    #[arg(long, value_name = "NAME", default_value = "ratings.csv")]
+    pub ratings: String,
+    /// The FRED CPI series CSV (default: found next to --input).
+    #[arg(long, value_name = "FILE")]
+    pub cpi: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    inputs: InputArgs,
+    /// Run id to stage under (default: a new one).
+    #[arg(long)]
+    run_id: Option<String>,
+}
+
+/// Lands `--input` files, or finds files already in the lake's raw zone.
+pub async fn raw_inputs(args: &InputArgs, lake: &Lake) -> anyhow::Result<RawInputs> {
+    if let Some(dir) = &args.input {
+        let local = LocalInputs::find(dir, &args.ratings, args.cpi.as_deref())?;
+        return Ok(local.land(lake).await?);
+    }
+    let inputs = RawInputs {
+        movies: format!("{}/movies_metadata.csv", pipeline::RAW_KAGGLE),
+        links: format!("{}/links.csv", pipeline::RAW_KAGGLE),
+        ratings: format!("{}/{}", pipeline::RAW_KAGGLE, args.ratings),
+        cpi: format!("{}/{}", pipeline::RAW_FRED, pipeline::CPI_FILE),
+    };
+    anyhow::ensure!(
+        lake.exists(&inputs.movies).await?,
+        "lake {} has no raw files: pass --input DIR (and --cpi FILE), or use `movielens run` to generate data",
+        lake.root()
+    );
+    Ok(inputs)
+}
+
+pub fn print_rejects(summary: &StageSummary) {
+    if summary.rejects.is_empty() {
+        eprintln!("staging: no record dropped or changed");
+        return;
+    }
+    eprintln!("staging: records dropped or changed (details in the staged `rejects` table)");
+    for ((file, action, reason), n) in &summary.rejects {
+        eprintln!("  {file:<24} {action:<8} {reason:<24} {n:>8}");
+    }
+}
+
+pub async fn execute(args: Args, settings: &Settings) -> anyhow::Result<()> {
+    let lake = Lake::open(settings)?;
+    let inputs = raw_inputs(&args.inputs, &lake).await?;
+    let run_id = args.run_id.unwrap_or_else(pipeline::new_run_id);
+    let summary = staging::stage(&lake, &inputs, &run_id)
+        .await
+        .context("staging")?;
+    print_rejects(&summary);
+    for (table, rows) in &summary.tables {
+        println!("{table:<16} {rows:>10} rows");
+    }
+    println!("staged run {run_id} in {}", lake.root());
+    Ok(())
+}

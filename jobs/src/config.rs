@@ -1,0 +1,294 @@
+//! The one typed configuration of movielens.
+//!
+//! Layers, later ones winning: built-in defaults → an optional TOML file
+//! (`--config movielens.toml`) → `MOVIELENS_*` environment variables (nested keys
+//! joined by `__`, e.g. `MOVIELENS_ENGINE__SCHEDULER=df://10.0.1.5:50050`) →
+//! command-line flags such as `--lake`.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything a run can be told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Root of the lake: a local directory (default `./lake`) or `s3://bucket/prefix`.
+    pub lake: String,
+    /// Which engine runs the SQL plans.
+    pub engine: EngineSettings,
+    /// How to reach S3 when the lake is on `s3://`.
+    pub s3: S3Settings,
+    /// Where the curated tables are loaded (none by default).
+    pub warehouse: WarehouseSettings,
+    /// Parameters of the four answers.
+    pub answers: AnswerSettings,
+    /// What `run` generates when it is given no input.
+    pub generate: GenerateSettings,
+    /// Logging format and level.
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// `df://host:port` of a Ballista scheduler; empty means the embedded engine
+    /// (a scheduler and an executor inside this process, on loopback).
+    pub scheduler: String,
+    /// Partitions per stage; 0 means one per core of this machine.
+    pub partitions: usize,
+    /// Memory pool of the embedded executor, in MiB (0 = a quarter of the host).
+    pub executor_memory_mb: u64,
+    /// Seconds to wait for the scheduler before giving up with an error.
+    pub connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    /// Custom endpoint (moto, MinIO); empty means AWS.
+    pub endpoint: String,
+    pub region: String,
+    /// Static credentials; empty means the standard AWS chain (env, profile, instance role).
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    /// Needed for `http://` endpoints.
+    pub allow_http: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseSettings {
+    /// `none`, `postgres` or `redshift`.
+    pub kind: String,
+    /// Connection URL; may hold a password, so it is masked when printed.
+    pub url: Secret,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerSettings {
+    /// How many movies the "highest rated" answer lists.
+    pub top_n: usize,
+    /// Percentile of per-movie rating counts used as the weighted rating's `m`.
+    pub min_ratings_percentile: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateSettings {
+    pub scale: f64,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `human` or `json`.
+    pub format: String,
+    /// A `tracing` filter such as `info` or `movielens=debug,info`.
+    pub level: String,
+}
+
+/// A string that never shows itself in logs, `Debug` output or `movielens config`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The real value, for the one place that needs it (a connection).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"****\""
+        })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "****" })
+    }
+}
+
+/// Why the configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration (file {file}, or MOVIELENS_* environment): {source}")]
+    Load {
+        file: String,
+        #[source]
+        source: config::ConfigError,
+    },
+    #[error("invalid configuration value {key} = {value:?}: {reason}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+}
+
+const DEFAULTS: &str = r#"
+lake = "lake"
+
+[engine]
+scheduler = ""
+partitions = 0
+executor_memory_mb = 0
+connect_timeout_secs = 10
+
+[s3]
+endpoint = ""
+region = "us-east-1"
+access_key_id = ""
+secret_access_key = ""
+allow_http = false
+
+[warehouse]
+kind = "none"
+url = ""
+
+[answers]
+top_n = 10
+min_ratings_percentile = 0.9
+
+[generate]
+scale = 0.01
+seed = 42
+
+[log]
+format = "human"
+level = "info"
+"#;
+
+impl Settings {
+    /// Builds the effective settings from defaults, an optional file and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        let env = config::Environment::with_prefix("MOVIELENS")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true);
+        let settings: Settings = builder
+            .add_source(env)
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|source| ConfigError::Load {
+                file: file.map_or_else(|| "(none)".into(), |p| p.display().to_string()),
+                source,
+            })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(
+            self.warehouse.kind.as_str(),
+            "none" | "postgres" | "redshift"
+        ) {
+            return Err(ConfigError::Invalid {
+                key: "warehouse.kind",
+                value: self.warehouse.kind.clone(),
+                reason: "expected none, postgres or redshift",
+            });
+        }
+        if !matches!(self.log.format.as_str(), "human" | "json") {
+            return Err(ConfigError::Invalid {
+                key: "log.format",
+                value: self.log.format.clone(),
+                reason: "expected human or json",
+            });
+        }
+        let p = self.answers.min_ratings_percentile;
+        if !(0.0..=1.0).contains(&p) {
+            return Err(ConfigError::Invalid {
+                key: "answers.min_ratings_percentile",
+                value: p.to_string(),
+                reason: "expected a fraction between 0 and 1",
+            });
+        }
+        if self.answers.top_n == 0 {
+            return Err(ConfigError::Invalid {
+                key: "answers.top_n",
+                value: "0".into(),
+                reason: "expected at least 1",
+            });
+        }
+        let scheduler = &self.engine.scheduler;
+        if !scheduler.is_empty() && !scheduler.starts_with("df://") {
+            return Err(ConfigError::Invalid {
+                key: "engine.scheduler",
+                value: scheduler.clone(),
+                reason: "expected df://HOST:PORT, or empty for the embedded engine",
+            });
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets masked.
+    pub fn to_masked_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render config: {e}"))
+    }
+
+    /// Partitions per stage: the configured number, or one per core.
+    pub fn partitions(&self) -> usize {
+        match self.engine.partitions {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_mask_secrets() {
+        let mut s = Settings::load(None).unwrap();
+        assert_eq!(s.answers.top_n, 10);
+        assert_eq!(s.warehouse.kind, "none");
+        s.s3.secret_access_key = Secret::new("hunter2");
+        s.warehouse.url = Secret::new("postgres://u:pw@h/db");
+        let printed = s.to_masked_toml();
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("pw@"), "{printed}");
+        assert!(printed.contains("****"));
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_bad_values_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.toml");
+        std::fs::write(&path, "lake = \"/data/lake\"\n[answers]\ntop_n = 5\n").unwrap();
+        let s = Settings::load(Some(&path)).unwrap();
+        assert_eq!(s.lake, "/data/lake");
+        assert_eq!(s.answers.top_n, 5);
+
+        std::fs::write(&path, "[warehouse]\nkind = \"oracle\"\n").unwrap();
+        let err = Settings::load(Some(&path)).unwrap_err().to_string();
+        assert!(
+            err.contains("warehouse.kind") && err.contains("oracle"),
+            "{err}"
+        );
+    }
+}

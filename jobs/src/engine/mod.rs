@@ -1,0 +1,127 @@
+//! The engine the SQL plans run on: Ballista, either embedded in this process or
+//! a remote cluster. Both are reached the same way (a `SessionContext` talking to
+//! a scheduler over gRPC), so the embedded default exercises the production path.
+
+mod embedded;
+mod session;
+
+use std::net::ToSocketAddrs;
+use std::time::Duration;
+
+use ballista::prelude::SessionContextExt;
+use datafusion::prelude::SessionContext;
+use tracing::info;
+
+use crate::config::Settings;
+use crate::lake::Lake;
+
+pub use embedded::{EmbeddedCluster, EmbeddedOptions};
+pub use session::{runtime_for_lake, session_config, session_state};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "cannot reach the Ballista scheduler at {url} within {secs} s ({reason}); \
+         check that it runs (`deploy/local/cluster.sh up`) or unset engine.scheduler to use the embedded engine"
+    )]
+    Unreachable {
+        url: String,
+        secs: u64,
+        reason: String,
+    },
+    #[error("starting the embedded Ballista cluster: {0}")]
+    Embedded(String),
+    #[error("connecting to Ballista at {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+}
+
+/// A connected engine. Dropping it stops an embedded cluster.
+pub struct Engine {
+    pub ctx: SessionContext,
+    /// `df://…` of the scheduler in use.
+    pub scheduler_url: String,
+    _embedded: Option<EmbeddedCluster>,
+}
+
+impl Engine {
+    /// Connects to `engine.scheduler`, or starts the embedded cluster when it is empty.
+    pub async fn connect(settings: &Settings, lake: &Lake) -> Result<Self, EngineError> {
+        let (url, embedded) = if settings.engine.scheduler.is_empty() {
+            let cluster =
+                EmbeddedCluster::start(settings, lake, EmbeddedOptions::default()).await?;
+            (cluster.scheduler_url(), Some(cluster))
+        } else {
+            let url = settings.engine.scheduler.clone();
+            check_reachable(&url, settings.engine.connect_timeout_secs).await?;
+            (url, None)
+        };
+        let state = session_state(settings, lake).map_err(|source| EngineError::Connect {
+            url: url.clone(),
+            source,
+        })?;
+        let ctx = SessionContext::remote_with_state(&url, state)
+            .await
+            .map_err(|source| EngineError::Connect {
+                url: url.clone(),
+                source,
+            })?;
+        info!(scheduler = %url, embedded = embedded.is_some(), "engine ready");
+        Ok(Self {
+            ctx,
+            scheduler_url: url,
+            _embedded: embedded,
+        })
+    }
+}
+
+/// Fails fast, naming the URL, when nothing listens at the scheduler address:
+/// Ballista's client would otherwise retry for a long time.
+async fn check_reachable(url: &str, secs: u64) -> Result<(), EngineError> {
+    let unreachable = |reason: String| EngineError::Unreachable {
+        url: url.into(),
+        secs,
+        reason,
+    };
+    let host_port = url.trim_start_matches("df://").trim_end_matches('/');
+    let addrs: Vec<_> = host_port
+        .to_socket_addrs()
+        .map_err(|e| unreachable(format!("cannot resolve {host_port}: {e}")))?
+        .collect();
+    let addr = *addrs
+        .first()
+        .ok_or_else(|| unreachable(format!("{host_port} resolves to no address")))?;
+    match tokio::time::timeout(
+        Duration::from_secs(secs),
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Err(_) => Err(unreachable("timed out".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unreachable_scheduler_fails_fast_naming_the_url() {
+        // Bind then drop a listener to get a port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("df://127.0.0.1:{port}");
+        let started = std::time::Instant::now();
+        let err = check_reachable(&url, 2).await.unwrap_err().to_string();
+        assert!(err.contains(&url), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+}

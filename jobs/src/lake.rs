@@ -1,0 +1,427 @@
+//! The lake: where raw, staged and curated data live, on a local disk or on S3.
+//!
+//! Layout under the lake root:
+//!
+//! ```text
+//! raw/kaggle/*.csv, raw/fred/*.csv      files as they were fetched
+//! staging/runs/<run_id>/<table>/        typed, cleaned parquet (+ rejects)
+//! curated/runs/<run_id>/<table>/        star model and marts
+//! <zone>/_CURRENT.json                  which run of the zone readers see
+//! ```
+//!
+//! A run writes only under its own run id; the zone's `_CURRENT.json` is replaced
+//! (one atomic put) after every table of the run is complete, so readers never see
+//! a half-written run and a failed run leaves the previous one readable.
+
+use std::collections::BTreeMap;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncReadExt;
+
+use crate::config::Settings;
+
+/// Zones of the lake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    Staging,
+    Curated,
+}
+
+impl Zone {
+    pub fn name(self) -> &'static str {
+        match self {
+            Zone::Staging => "staging",
+            Zone::Curated => "curated",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("lake {root}: {op} {key}: {source}")]
+    Store {
+        root: String,
+        op: &'static str,
+        key: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("lake {root}: cannot use local directory {dir}: {source}")]
+    LocalDir {
+        root: String,
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("lake {root}: bad S3 location (expected s3://bucket/prefix): {source}")]
+    S3Config {
+        root: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("lake {root}: reading local file {file}: {source}")]
+    LocalFile {
+        root: String,
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "lake {root}: no published {zone} run ({key} is missing); run `movielens {hint}` first"
+    )]
+    NothingPublished {
+        root: String,
+        zone: &'static str,
+        key: String,
+        hint: &'static str,
+    },
+    #[error("lake {root}: {key} is not a valid run pointer: {source}")]
+    BadPointer {
+        root: String,
+        key: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+pub type Result<T, E = LakeError> = std::result::Result<T, E>;
+
+/// What a zone's `_CURRENT.json` says: the published run and its tables.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Published {
+    pub run_id: String,
+    pub published_at: String,
+    /// Table name → row count.
+    pub tables: BTreeMap<String, u64>,
+    /// Inputs the run read (name → lake key), for lineage and for the next stage.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, String>,
+}
+
+/// A handle on the lake root.
+#[derive(Clone)]
+pub struct Lake {
+    /// As configured, for messages: `lake` or `s3://bucket/prefix`.
+    root: String,
+    /// URL DataFusion uses for the root, without trailing slash.
+    url: String,
+    /// Prefix of every key inside `store`.
+    prefix: Path,
+    store: Arc<dyn ObjectStore>,
+    /// Set for S3 lakes: `s3://bucket`, the URL the store is registered under.
+    s3_bucket_url: Option<String>,
+}
+
+impl std::fmt::Debug for Lake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lake").field("root", &self.root).finish()
+    }
+}
+
+impl Lake {
+    /// Opens the lake named by `settings.lake`, creating a local root if needed.
+    pub fn open(settings: &Settings) -> Result<Self> {
+        let root = settings.lake.trim_end_matches('/').to_string();
+        if let Some(rest) = root.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let store = s3_store(settings, bucket).map_err(|source| LakeError::S3Config {
+                root: root.clone(),
+                source,
+            })?;
+            return Ok(Self {
+                url: root.clone(),
+                prefix: Path::from(prefix),
+                store: Arc::new(store),
+                s3_bucket_url: Some(format!("s3://{bucket}")),
+                root,
+            });
+        }
+        let dir = PathBuf::from(root.strip_prefix("file://").unwrap_or(&root));
+        std::fs::create_dir_all(&dir).map_err(|source| LakeError::LocalDir {
+            root: root.clone(),
+            dir: dir.display().to_string(),
+            source,
+        })?;
+        let dir = std::fs::canonicalize(&dir).map_err(|source| LakeError::LocalDir {
+            root: root.clone(),
+            dir: dir.display().to_string(),
+            source,
+        })?;
+        let store =
+            LocalFileSystem::new_with_prefix(&dir).map_err(|source| LakeError::S3Config {
+                root: root.clone(),
+                source,
+            })?;
+        Ok(Self {
+            url: format!("file://{}", dir.display()),
+            prefix: Path::default(),
+            store: Arc::new(store),
+            s3_bucket_url: None,
+            root,
+        })
+    }
+
+    /// The lake root as configured.
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The object store holding the lake, and the bucket URL to register it under
+    /// (None for a local lake: DataFusion knows `file://` already).
+    pub fn store_registration(&self) -> Option<(String, Arc<dyn ObjectStore>)> {
+        self.s3_bucket_url
+            .clone()
+            .map(|url| (url, Arc::clone(&self.store)))
+    }
+
+    /// URL of a key (file or directory) for DataFusion.
+    pub fn url(&self, key: &str) -> String {
+        format!("{}/{}", self.url, key.trim_start_matches('/'))
+    }
+
+    fn path(&self, key: &str) -> Path {
+        let key = Path::from(key);
+        self.prefix.parts().chain(key.parts()).collect()
+    }
+
+    fn store_err(
+        &self,
+        op: &'static str,
+        key: &str,
+    ) -> impl FnOnce(object_store::Error) -> LakeError {
+        let root = self.root.clone();
+        let key = key.to_string();
+        move |source| LakeError::Store {
+            root,
+            op,
+            key,
+            source,
+        }
+    }
+
+    /// Key of a table of `run_id` in `zone`.
+    pub fn table_key(zone: Zone, run_id: &str, table: &str) -> String {
+        format!("{}/runs/{run_id}/{table}", zone.name())
+    }
+
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
+        self.store
+            .put(&self.path(key), PutPayload::from(bytes))
+            .await
+            .map_err(self.store_err("writing", key))?;
+        Ok(())
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Bytes> {
+        let result = self
+            .store
+            .get(&self.path(key))
+            .await
+            .map_err(self.store_err("reading", key))?;
+        result.bytes().await.map_err(self.store_err("reading", key))
+    }
+
+    pub async fn exists(&self, key: &str) -> Result<bool> {
+        match self.store.head(&self.path(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.store_err("checking", key)(e)),
+        }
+    }
+
+    /// Keys (relative to the lake root) and sizes of every object under `prefix`.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        let base = self.path(prefix);
+        let skip = self.prefix.parts().count();
+        let metas: Vec<_> = self
+            .store
+            .list(Some(&base))
+            .try_collect()
+            .await
+            .map_err(self.store_err("listing", prefix))?;
+        let mut out: Vec<_> = metas
+            .into_iter()
+            .map(|m| {
+                let key: Vec<_> = m
+                    .location
+                    .parts()
+                    .skip(skip)
+                    .map(|p| p.as_ref().to_string())
+                    .collect();
+                (key.join("/"), m.size)
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Deletes every object under `prefix` (used to clear a run's half-written table
+    /// before it is rewritten, so a retry never duplicates rows).
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<usize> {
+        let keys = self.list(prefix).await?;
+        for (key, _) in &keys {
+            self.store
+                .delete(&self.path(key))
+                .await
+                .map_err(self.store_err("deleting", key))?;
+        }
+        Ok(keys.len())
+    }
+
+    /// Streams a local file into the lake in 8 MiB parts (multipart on S3), never
+    /// holding the whole file in memory.
+    pub async fn upload_file(&self, local: &FsPath, key: &str) -> Result<u64> {
+        let local_err = |source| LakeError::LocalFile {
+            root: self.root.clone(),
+            file: local.display().to_string(),
+            source,
+        };
+        let mut file = tokio::fs::File::open(local).await.map_err(local_err)?;
+        let upload = self
+            .store
+            .put_multipart(&self.path(key))
+            .await
+            .map_err(self.store_err("starting upload of", key))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, 8 << 20);
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0u64;
+        loop {
+            let n = match file.read(&mut buf).await {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(local_err(e));
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            writer
+                .wait_for_capacity(4)
+                .await
+                .map_err(self.store_err("uploading", key))?;
+            writer.write(&buf[..n]);
+            total += n as u64;
+        }
+        writer
+            .finish()
+            .await
+            .map_err(self.store_err("finishing upload of", key))?;
+        Ok(total)
+    }
+
+    fn pointer_key(zone: Zone) -> String {
+        format!("{}/_CURRENT.json", zone.name())
+    }
+
+    /// Makes `published` the run readers of `zone` see. Called only after every
+    /// table of the run is complete.
+    pub async fn publish(&self, zone: Zone, published: &Published) -> Result<()> {
+        let json = serde_json::to_vec_pretty(published).expect("Published serialises");
+        self.put(&Self::pointer_key(zone), json).await
+    }
+
+    /// The run readers of `zone` see.
+    pub async fn current(&self, zone: Zone) -> Result<Published> {
+        let key = Self::pointer_key(zone);
+        let bytes = match self.store.get(&self.path(&key)).await {
+            Ok(r) => r.bytes().await.map_err(self.store_err("reading", &key))?,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(LakeError::NothingPublished {
+                    root: self.root.clone(),
+                    zone: zone.name(),
+                    key,
+                    hint: match zone {
+                        Zone::Staging => "stage",
+                        Zone::Curated => "transform",
+                    },
+                });
+            }
+            Err(e) => return Err(self.store_err("reading", &key)(e)),
+        };
+        serde_json::from_slice(&bytes).map_err(|source| LakeError::BadPointer {
+            root: self.root.clone(),
+            key,
+            source,
+        })
+    }
+}
+
+fn s3_store(
+    settings: &Settings,
+    bucket: &str,
+) -> object_store::Result<object_store::aws::AmazonS3> {
+    let s3 = &settings.s3;
+    // from_env picks up AWS_* variables and, with nothing set, the instance profile.
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_region(&s3.region)
+        .with_allow_http(s3.allow_http);
+    if !s3.endpoint.is_empty() {
+        builder = builder
+            .with_endpoint(&s3.endpoint)
+            .with_virtual_hosted_style_request(false);
+    }
+    if !s3.access_key_id.is_empty() {
+        builder = builder
+            .with_access_key_id(&s3.access_key_id)
+            .with_secret_access_key(s3.secret_access_key.expose());
+    }
+    builder.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local_lake(dir: &FsPath) -> Lake {
+        let mut s = Settings::load(None).unwrap();
+        s.lake = dir.display().to_string();
+        Lake::open(&s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn publish_is_what_current_reads_and_missing_pointer_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = local_lake(dir.path());
+        let err = lake.current(Zone::Curated).await.unwrap_err().to_string();
+        assert!(err.contains("movielens transform"), "{err}");
+        let p = Published {
+            run_id: "r1".into(),
+            published_at: "now".into(),
+            tables: [("dim_movie".to_string(), 3)].into(),
+            inputs: Default::default(),
+        };
+        lake.publish(Zone::Curated, &p).await.unwrap();
+        assert_eq!(lake.current(Zone::Curated).await.unwrap(), p);
+    }
+
+    #[tokio::test]
+    async fn upload_list_and_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = local_lake(&dir.path().join("lake"));
+        let src = dir.path().join("big.bin");
+        std::fs::write(&src, vec![7u8; 9 << 20]).unwrap();
+        assert_eq!(
+            lake.upload_file(&src, "raw/x/big.bin").await.unwrap(),
+            9 << 20
+        );
+        lake.put("raw/x/small", b"abc".to_vec()).await.unwrap();
+        let listed = lake.list("raw/x").await.unwrap();
+        assert_eq!(
+            listed,
+            vec![("raw/x/big.bin".into(), 9 << 20), ("raw/x/small".into(), 3)]
+        );
+        assert_eq!(lake.get("raw/x/small").await.unwrap().as_ref(), b"abc");
+        assert_eq!(lake.delete_prefix("raw/x").await.unwrap(), 2);
+        assert!(!lake.exists("raw/x/small").await.unwrap());
+    }
+}

@@ -1,0 +1,16 @@
+//! movielens: The Movies Dataset and the FRED movie-admission CPI turned into a
+//! small warehouse that answers four questions, on DataFusion Ballista.
+//!
+//! Stages, each a module: [`generate`] (test data) → land raw files in the [`lake`]
+//! → [`staging`] (parse and clean) → [`transform`] (SQL plans on the [`engine`]) →
+//! [`answers`].
+
+pub mod answers;
+pub mod config;
+pub mod engine;
+pub mod generate;
+pub mod lake;
+pub mod logging;
+pub mod pipeline;
+pub mod staging;
+pub mod transform;

@@ -1,0 +1,135 @@
+//! The stages wired together, as `movielens run` and the single-stage commands
+//! use them: land inputs → stage → transform → answers.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tracing::info;
+
+use crate::lake::{Lake, LakeError};
+use crate::staging::RawInputs;
+
+/// Where `--input` files land in the lake.
+pub const RAW_KAGGLE: &str = "raw/kaggle";
+pub const RAW_FRED: &str = "raw/fred";
+pub const CPI_FILE: &str = "CUSR0000SS62031.csv";
+
+/// A new run id: UTC time plus a short random suffix, sortable.
+pub fn new_run_id() -> String {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "{}-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+        &suffix[..6]
+    )
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("input file {path} is missing: {hint}")]
+    Missing { path: String, hint: String },
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+}
+
+/// The raw files of one run on the local disk.
+#[derive(Debug, Clone)]
+pub struct LocalInputs {
+    pub movies: PathBuf,
+    pub links: PathBuf,
+    pub ratings: PathBuf,
+    pub cpi: PathBuf,
+}
+
+impl LocalInputs {
+    /// Kaggle files from `dir` (ratings named `ratings_name`), CPI from `cpi` or,
+    /// when not given, from `dir/`, `dir/fred/` or `dir/../fred/`.
+    pub fn find(dir: &Path, ratings_name: &str, cpi: Option<&Path>) -> Result<Self, InputError> {
+        let need = |path: PathBuf, hint: &str| {
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(InputError::Missing {
+                    path: path.display().to_string(),
+                    hint: hint.into(),
+                })
+            }
+        };
+        let cpi = match cpi {
+            Some(p) => need(p.to_path_buf(), "check the --cpi path")?,
+            None => {
+                let candidates = [
+                    dir.join(CPI_FILE),
+                    dir.join("fred").join(CPI_FILE),
+                    dir.join("..").join("fred").join(CPI_FILE),
+                ];
+                candidates
+                    .iter()
+                    .find(|p| p.is_file())
+                    .cloned()
+                    .ok_or_else(|| InputError::Missing {
+                        path: candidates[0].display().to_string(),
+                        hint: "pass the CPI series with --cpi FILE".into(),
+                    })?
+            }
+        };
+        Ok(Self {
+            movies: need(
+                dir.join("movies_metadata.csv"),
+                "--input must hold the Kaggle files",
+            )?,
+            links: need(dir.join("links.csv"), "--input must hold the Kaggle files")?,
+            ratings: need(
+                dir.join(ratings_name),
+                "check --ratings (default ratings.csv)",
+            )?,
+            cpi,
+        })
+    }
+
+    /// Uploads the files into the lake's raw zone; returns their lake keys.
+    pub async fn land(&self, lake: &Lake) -> Result<RawInputs, InputError> {
+        let mut keys = Vec::new();
+        for (path, zone) in [
+            (&self.movies, RAW_KAGGLE),
+            (&self.links, RAW_KAGGLE),
+            (&self.ratings, RAW_KAGGLE),
+            (&self.cpi, RAW_FRED),
+        ] {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let key = format!("{zone}/{name}");
+            let started = Instant::now();
+            let bytes = lake.upload_file(path, &key).await?;
+            info!(file = %path.display(), key, bytes, secs = format!("{:.2}", started.elapsed().as_secs_f64()), "landed");
+            keys.push(key);
+        }
+        let mut keys = keys.into_iter();
+        let mut next = || keys.next().expect("four keys");
+        Ok(RawInputs {
+            movies: next(),
+            links: next(),
+            ratings: next(),
+            cpi: next(),
+        })
+    }
+}
+
+/// Generates data (scale, seed) and lands it in the lake's raw zone.
+pub async fn generate_into_lake(lake: &Lake, scale: f64, seed: u64) -> anyhow::Result<RawInputs> {
+    let tmp = tempfile::Builder::new()
+        .prefix("movielens-generate-")
+        .tempdir()?;
+    let summary = crate::generate::generate(tmp.path(), scale, seed)?;
+    info!(
+        scale,
+        seed,
+        ratings = summary.ratings,
+        users = summary.users,
+        "generated data"
+    );
+    let inputs = LocalInputs::find(&tmp.path().join("kaggle"), "ratings.csv", None)?;
+    Ok(inputs.land(lake).await?)
+}

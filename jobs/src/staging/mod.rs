@@ -1,0 +1,190 @@
+//! Staging: raw Kaggle and FRED files → typed, cleaned parquet in `staging/`.
+//!
+//! Metadata, links and CPI are small and full of quirks, so they are parsed here in
+//! Rust (see [`records`] and [`pyliteral`]). Ratings are large and regular; the
+//! transform reads them straight from the raw zone. Every later stage reads the
+//! lake, because Ballista ships file-backed tables to executors, not in-memory ones.
+
+pub mod cpi;
+pub mod links;
+pub mod movies;
+pub mod pyliteral;
+pub mod records;
+mod tables;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use tracing::info;
+
+use crate::lake::{Lake, LakeError, Published, Zone};
+
+pub use tables::{STAGED_TABLES, write_parquet};
+
+/// A record that was dropped, or kept with a change, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    pub file: String,
+    /// 1-based line where the record starts.
+    pub line: u64,
+    /// `dropped` or `changed`.
+    pub action: &'static str,
+    pub reason: String,
+    pub detail: String,
+    pub raw: String,
+}
+
+impl Reject {
+    pub fn dropped(file: &str, line: u64, reason: &str, detail: String, raw: String) -> Self {
+        Self {
+            file: file.into(),
+            line,
+            action: "dropped",
+            reason: reason.into(),
+            detail,
+            raw,
+        }
+    }
+    pub fn changed(file: &str, line: u64, reason: &str, detail: String, raw: String) -> Self {
+        Self {
+            file: file.into(),
+            line,
+            action: "changed",
+            reason: reason.into(),
+            detail,
+            raw,
+        }
+    }
+}
+
+/// Integers as the files write them: `862`, and also `862.0` or `1234567.0`.
+pub fn parse_int(text: &str) -> Option<i64> {
+    let text = text.trim();
+    text.parse::<i64>().ok().or_else(|| {
+        let f = text.parse::<f64>().ok()?;
+        (f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+    })
+}
+
+pub fn parse_float(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// `YYYY-MM-DD`; anything else (including impossible dates) is `None`.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+}
+
+/// Where the raw inputs of one run are, as lake keys.
+#[derive(Debug, Clone)]
+pub struct RawInputs {
+    pub movies: String,
+    pub links: String,
+    pub ratings: String,
+    pub cpi: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("cannot read raw file: {0}")]
+    Read(#[from] records::ReadError),
+    #[error("writing staged table {table}: {source}")]
+    Write {
+        table: String,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error(
+        "raw file {key} is missing from lake {root}; land it with `movielens run --input DIR` or `movielens extract`"
+    )]
+    Missing { root: String, key: String },
+}
+
+/// Counts of what staging read and kept.
+#[derive(Debug, Clone, Default)]
+pub struct StageSummary {
+    pub tables: BTreeMap<String, u64>,
+    /// (file, action, reason) → records.
+    pub rejects: BTreeMap<(String, String, String), u64>,
+}
+
+/// Stages the raw inputs into `staging/runs/<run_id>/` and publishes that run.
+pub async fn stage(
+    lake: &Lake,
+    inputs: &RawInputs,
+    run_id: &str,
+) -> Result<StageSummary, StageError> {
+    for key in [&inputs.movies, &inputs.links, &inputs.ratings, &inputs.cpi] {
+        if !lake.exists(key).await? {
+            return Err(StageError::Missing {
+                root: lake.root().into(),
+                key: key.clone(),
+            });
+        }
+    }
+    let movies_bytes = lake.get(&inputs.movies).await?;
+    let (movies, mut rejects) = movies::stage(&movies_bytes)?;
+    drop(movies_bytes);
+    let (links, link_rejects) = links::stage(&lake.get(&inputs.links).await?)?;
+    rejects.extend(link_rejects);
+    let cpi_file = inputs
+        .cpi
+        .rsplit('/')
+        .next()
+        .unwrap_or(&inputs.cpi)
+        .to_string();
+    let (cpi, cpi_rejects) = cpi::stage(&cpi_file, &lake.get(&inputs.cpi).await?)?;
+    rejects.extend(cpi_rejects);
+
+    let batches = [
+        ("movies", tables::movies_batch(&movies)),
+        ("movie_genres", tables::movie_genres_batch(&movies)),
+        ("links", tables::links_batch(&links)),
+        ("cpi", tables::cpi_batch(&cpi)),
+        ("rejects", tables::rejects_batch(&rejects)),
+    ];
+    let mut summary = StageSummary::default();
+    for (table, batch) in batches {
+        let prefix = Lake::table_key(Zone::Staging, run_id, table);
+        // A rerun of the same run id replaces, never appends.
+        lake.delete_prefix(&prefix).await?;
+        write_parquet(lake, &format!("{prefix}/part-0.parquet"), &batch)
+            .await
+            .map_err(|e| match e {
+                tables::WriteError::Parquet(source) => StageError::Write {
+                    table: table.into(),
+                    source,
+                },
+                tables::WriteError::Lake(e) => StageError::Lake(e),
+            })?;
+        info!(table, rows = batch.num_rows(), "staged");
+        summary
+            .tables
+            .insert(table.to_string(), batch.num_rows() as u64);
+    }
+    for r in &rejects {
+        *summary
+            .rejects
+            .entry((r.file.clone(), r.action.to_string(), r.reason.clone()))
+            .or_default() += 1;
+    }
+    let inputs_map = BTreeMap::from([
+        ("movies".to_string(), inputs.movies.clone()),
+        ("links".to_string(), inputs.links.clone()),
+        ("ratings".to_string(), inputs.ratings.clone()),
+        ("cpi".to_string(), inputs.cpi.clone()),
+    ]);
+    lake.publish(
+        Zone::Staging,
+        &Published {
+            run_id: run_id.to_string(),
+            published_at: chrono::Utc::now().to_rfc3339(),
+            tables: summary.tables.clone(),
+            inputs: inputs_map,
+        },
+    )
+    .await?;
+    Ok(summary)
+}

@@ -1,0 +1,307 @@
+//! Transform: staged tables and raw ratings → the curated star model and one mart
+//! per question, as DataFusion SQL plans executed by Ballista.
+//!
+//! Each step is one `.sql` file under `jobs/sql/` whose result is written with
+//! `COPY … TO … STORED AS PARQUET` into `curated/runs/<run_id>/<table>/` and
+//! then registered, so later steps read it back from the lake (that is what
+//! Ballista executors can see). The run becomes visible only when every table is
+//! written (see [`crate::lake`]).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
+use tracing::{Instrument, info, info_span};
+
+use crate::config::Settings;
+use crate::engine::Engine;
+use crate::lake::{Lake, LakeError, Published, Zone};
+use crate::staging::STAGED_TABLES;
+
+/// One SQL file and the table it produces.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub table: &'static str,
+    pub file: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! step {
+    ($table:literal, $dir:literal) => {
+        Step {
+            table: $table,
+            file: concat!("jobs/sql/", $dir, "/", $table, ".sql"),
+            sql: include_str!(concat!("../../sql/", $dir, "/", $table, ".sql")),
+        }
+    };
+}
+
+/// The star model, in dependency order.
+pub const CURATED: [Step; 7] = [
+    step!("dim_movie", "curated"),
+    step!("movie_genre", "curated"),
+    step!("dim_genre", "curated"),
+    step!("fact_rating", "curated"),
+    step!("rating_mapping", "curated"),
+    step!("dim_cpi", "curated"),
+    step!("dim_date", "curated"),
+];
+
+/// One mart per question (Q4 has its context table `cpi_window`).
+pub const MARTS: [Step; 6] = [
+    step!("highest_rated", "marts"),
+    step!("genre_popularity", "marts"),
+    step!("box_office_by_month", "marts"),
+    step!("box_office_by_quarter", "marts"),
+    step!("genre_earnings_real", "marts"),
+    step!("cpi_window", "marts"),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("transform step {table} ({file}) failed: {source}")]
+    Step {
+        table: &'static str,
+        file: &'static str,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+    #[error("registering {name} at {url}: {source}")]
+    Register {
+        name: String,
+        url: String,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+    #[error("{file}: placeholder left unfilled in: {snippet}")]
+    Placeholder { file: &'static str, snippet: String },
+}
+
+/// The schema of ratings.csv (`userId,movieId,rating,timestamp`), named the way
+/// the SQL uses it.
+pub fn ratings_schema() -> Schema {
+    Schema::new(vec![
+        Field::new("user_id", DataType::Int64, true),
+        Field::new("movielens_id", DataType::Int64, true),
+        Field::new("rating", DataType::Float64, true),
+        Field::new("rated_epoch", DataType::Int64, true),
+    ])
+}
+
+/// Fills `{{name}}` placeholders.
+pub fn render(step: &Step, params: &[(&str, String)]) -> Result<String, TransformError> {
+    let mut sql = step.sql.to_string();
+    for (name, value) in params {
+        sql = sql.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    if let Some(at) = sql.find("{{") {
+        return Err(TransformError::Placeholder {
+            file: step.file,
+            snippet: sql[at..].chars().take(40).collect(),
+        });
+    }
+    Ok(sql)
+}
+
+async fn register_parquet(
+    ctx: &SessionContext,
+    name: &str,
+    url: String,
+) -> Result<(), TransformError> {
+    ctx.deregister_table(name).ok();
+    ctx.register_parquet(name, &url, ParquetReadOptions::default())
+        .await
+        .map_err(|source| TransformError::Register {
+            name: name.into(),
+            url,
+            source,
+        })
+}
+
+/// Registers the published staging run (`stg_*`) and its raw ratings file.
+pub async fn register_inputs(
+    ctx: &SessionContext,
+    lake: &Lake,
+) -> Result<Published, TransformError> {
+    let staging = lake.current(Zone::Staging).await?;
+    for table in STAGED_TABLES {
+        let url = lake.url(&Lake::table_key(Zone::Staging, &staging.run_id, table)) + "/";
+        register_parquet(ctx, &format!("stg_{table}"), url).await?;
+    }
+    let ratings_key = staging
+        .inputs
+        .get("ratings")
+        .cloned()
+        .unwrap_or_else(|| "raw/kaggle/ratings.csv".into());
+    let url = lake.url(&ratings_key);
+    let schema = ratings_schema();
+    ctx.deregister_table("raw_ratings").ok();
+    ctx.register_csv(
+        "raw_ratings",
+        &url,
+        CsvReadOptions::new().schema(&schema).has_header(true),
+    )
+    .await
+    .map_err(|source| TransformError::Register {
+        name: "raw_ratings".into(),
+        url,
+        source,
+    })?;
+    Ok(staging)
+}
+
+/// Registers every table of the published curated run, for readers.
+pub async fn register_curated(
+    ctx: &SessionContext,
+    lake: &Lake,
+) -> Result<Published, TransformError> {
+    let curated = lake.current(Zone::Curated).await?;
+    for table in curated.tables.keys() {
+        let url = lake.url(&Lake::table_key(Zone::Curated, &curated.run_id, table)) + "/";
+        register_parquet(ctx, table, url).await?;
+    }
+    Ok(curated)
+}
+
+/// What the transform wrote.
+#[derive(Debug, Clone)]
+pub struct TransformSummary {
+    pub run_id: String,
+    /// (table, rows, seconds) in the order written.
+    pub tables: Vec<(String, u64, f64)>,
+}
+
+/// Runs every step for `run_id` and publishes the curated run.
+pub async fn transform(
+    engine: &Engine,
+    lake: &Lake,
+    settings: &Settings,
+    run_id: &str,
+) -> Result<TransformSummary, TransformError> {
+    let ctx = &engine.ctx;
+    let staging = register_inputs(ctx, lake).await?;
+    let mut summary = TransformSummary {
+        run_id: run_id.into(),
+        tables: Vec::new(),
+    };
+    let mut params = vec![
+        ("top_n", settings.answers.top_n.to_string()),
+        (
+            "percentile",
+            format!("{:?}", settings.answers.min_ratings_percentile),
+        ),
+    ];
+    for step in CURATED.iter().chain(MARTS.iter()) {
+        if step.table == "dim_date" {
+            let (from, to) = calendar_bounds(ctx, step).await?;
+            params.push(("date_from", from));
+            params.push(("date_to", to));
+        }
+        let sql = render(step, &params)?;
+        let started = Instant::now();
+        let rows = write_table(ctx, lake, run_id, step, &sql)
+            .instrument(info_span!("step", table = step.table))
+            .await?;
+        let secs = started.elapsed().as_secs_f64();
+        info!(
+            table = step.table,
+            rows,
+            secs = format!("{secs:.2}"),
+            "written"
+        );
+        summary.tables.push((step.table.to_string(), rows, secs));
+    }
+    lake.publish(
+        Zone::Curated,
+        &Published {
+            run_id: run_id.into(),
+            published_at: chrono::Utc::now().to_rfc3339(),
+            tables: summary
+                .tables
+                .iter()
+                .map(|(t, rows, _)| (t.clone(), *rows))
+                .collect(),
+            inputs: BTreeMap::from([
+                ("staging_run".to_string(), staging.run_id.clone()),
+                (
+                    "ratings".to_string(),
+                    staging.inputs.get("ratings").cloned().unwrap_or_default(),
+                ),
+            ]),
+        },
+    )
+    .await?;
+    Ok(summary)
+}
+
+/// Writes one step's result under the run and registers it; returns the row count.
+async fn write_table(
+    ctx: &SessionContext,
+    lake: &Lake,
+    run_id: &str,
+    step: &Step,
+    sql: &str,
+) -> Result<u64, TransformError> {
+    let key = Lake::table_key(Zone::Curated, run_id, step.table);
+    // A rerun of the same run id replaces the table instead of adding files to it.
+    lake.delete_prefix(&key).await?;
+    let url = lake.url(&key) + "/";
+    let fail = |source| TransformError::Step {
+        table: step.table,
+        file: step.file,
+        source,
+    };
+    let copy = format!("COPY (\n{sql}\n) TO '{url}' STORED AS PARQUET");
+    let batches = ctx
+        .sql(&copy)
+        .await
+        .map_err(fail)?
+        .collect()
+        .await
+        .map_err(fail)?;
+    let rows = batches
+        .iter()
+        .filter_map(|b| b.column(0).as_primitive_opt::<UInt64Type>())
+        .map(|c| (0..c.len()).map(|i| c.value(i)).sum::<u64>())
+        .sum();
+    register_parquet(ctx, step.table, url).await?;
+    Ok(rows)
+}
+
+/// Whole years spanning release dates, rating dates and CPI months.
+async fn calendar_bounds(
+    ctx: &SessionContext,
+    step: &Step,
+) -> Result<(String, String), TransformError> {
+    let fail = |source| TransformError::Step {
+        table: step.table,
+        file: step.file,
+        source,
+    };
+    let sql = "SELECT min(y) AS lo, max(y) AS hi FROM (
+        SELECT CAST(date_part('year', release_date) AS INT) AS y FROM dim_movie
+        UNION ALL SELECT CAST(date_part('year', rated_at) AS INT) FROM fact_rating
+        UNION ALL SELECT CAST(date_part('year', month) AS INT) FROM dim_cpi)";
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(fail)?
+        .collect()
+        .await
+        .map_err(fail)?;
+    let year = |col: usize| {
+        batches.iter().find(|b| b.num_rows() > 0).and_then(|b| {
+            let c = b
+                .column(col)
+                .as_primitive_opt::<arrow::datatypes::Int32Type>()?;
+            (!c.is_null(0)).then(|| c.value(0))
+        })
+    };
+    let lo = year(0).unwrap_or(1995);
+    let hi = year(1).unwrap_or(lo);
+    Ok((format!("{lo:04}-01-01"), format!("{hi:04}-12-31")))
+}
