@@ -167,12 +167,11 @@ pub fn write(catalog: &Catalog, scale: f64, seed: u64, w: &mut impl Write) -> st
             // rest of the record becomes a 15-field line of its own.
             f[9] = overview(&mut rng, true);
             let stub: Vec<String> = f[..9].iter().map(|x| csv_field(x)).collect();
-            let mid = f[9].len() / 2;
-            let cut = f[9][..mid].rfind(' ').unwrap_or(mid);
-            let (a, b) = f[9].split_at(cut);
+            let words: Vec<&str> = f[9].split(' ').collect();
+            let half = words.len() / 2;
             let rest: Vec<String> = f[10..].iter().map(|x| csv_field(x)).collect();
-            writeln!(w, "{},{}", stub.join(","), a)?;
-            writeln!(w, "{},{}", b.trim_start(), rest.join(","))?;
+            writeln!(w, "{},{}", stub.join(","), words[..half].join(" "))?;
+            writeln!(w, "{},{}", words[half..].join(" "), rest.join(","))?;
             continue;
         }
         write_record(w, &f)?;

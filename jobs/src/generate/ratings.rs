@@ -35,9 +35,9 @@ pub fn write(
     let n_users = scaled(full::USERS, scale, 10) as usize;
     // At tiny scales there are fewer movies than the mean user rates; a user
     // rates each movie at most once, so the total is capped there.
-    let n_ratings =
-        scaled(full::RATINGS, scale, 100).min((n_users * catalog.movies.len() / 2) as u64);
-    let counts = user_counts(n_users, n_ratings, catalog.movies.len(), seed);
+    let cap = max_per_user(catalog.movies.len());
+    let n_ratings = scaled(full::RATINGS, scale, 100).min((n_users * cap) as u64);
+    let counts = user_counts(n_users, n_ratings, cap, seed);
     let weights: Vec<f64> = catalog.movies.iter().map(|m| m.weight).collect();
     let popularity = WeightedIndex::new(&weights).expect("positive weights");
 
@@ -68,10 +68,17 @@ pub fn write(
     Ok((counts.iter().map(|&c| c as u64).sum(), n_users as u64))
 }
 
-/// Ratings per user: log-normal, at least 1, summing exactly to `total`.
-fn user_counts(n_users: usize, total: u64, n_movies: usize, seed: u64) -> Vec<u32> {
+/// The most movies one user rates: a quarter of the catalogue, so drawing that
+/// many distinct movies stays cheap.
+fn max_per_user(n_movies: usize) -> usize {
+    (n_movies / 4).max(1)
+}
+
+/// Ratings per user: log-normal, at least 1, at most `cap`, summing exactly to
+/// `total` (which must be at most `n_users * cap`).
+fn user_counts(n_users: usize, total: u64, cap: usize, seed: u64) -> Vec<u32> {
     let mut rng = stream(seed, "user-counts", 0);
-    let cap = (n_movies / 2).max(1) as f64;
+    let cap = cap as f64;
     let raw: Vec<f64> = (0..n_users)
         .map(|_| (1.25 * normal(&mut rng)).exp())
         .collect();
@@ -114,8 +121,16 @@ fn chunk_text(
     for (k, &count) in counts.iter().enumerate() {
         let user = chunk * USERS_PER_CHUNK + k + 1;
         chosen.clear();
+        let mut draws = 0usize;
         while chosen.len() < count as usize {
-            let m = popularity.sample(&mut rng);
+            draws += 1;
+            // A heavy user who has taken most popular movies would need many
+            // weighted draws to find a new one; switch to uniform draws then.
+            let m = if draws < 50 * count as usize {
+                popularity.sample(&mut rng)
+            } else {
+                rng.random_range(0..n_movies)
+            };
             if !seen[m] {
                 seen[m] = true;
                 chosen.push(m);

@@ -87,14 +87,18 @@ pub(crate) fn read_all(file: &str, bytes: &[u8]) -> Result<Vec<(RawRecord, Strin
                 });
             }
         }
-        let begin = start.byte() as usize;
+        // After a CRLF record the reader may still stand on its '\n'.
+        let mut begin = start.byte() as usize;
+        while begin < bytes.len() && matches!(bytes[begin], b'\r' | b'\n') {
+            begin += 1;
+        }
         line += bytes[counted_to..begin]
             .iter()
             .filter(|&&b| b == b'\n')
             .count() as u64;
         counted_to = begin;
         let end = reader.position().byte() as usize;
-        let raw = String::from_utf8_lossy(&bytes[start.byte() as usize..end])
+        let raw = String::from_utf8_lossy(&bytes[begin.min(end)..end])
             .trim_end_matches(['\r', '\n'])
             .to_string();
         let fields = record

@@ -1,0 +1,158 @@
+//! The `movielens` command line as a user meets it: config layering, the
+//! embedded default run, reruns, and errors that say what to do.
+
+mod common;
+
+use common::{movielens, run_ok};
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn config_layers_file_env_and_flags_and_masks_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("movielens.toml");
+    std::fs::write(
+        &file,
+        "lake = \"/from/file\"\n[answers]\ntop_n = 7\n[s3]\nsecret_access_key = \"file-secret\"\n",
+    )
+    .unwrap();
+    let out = run_ok(
+        movielens()
+            .arg("--config")
+            .arg(&file)
+            .args(["config"])
+            .env("MOVIELENS_ANSWERS__TOP_N", "12")
+            .env(
+                "MOVIELENS_WAREHOUSE__URL",
+                "postgres://etl:pa55word@db/warehouse",
+            ),
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("lake = \"/from/file\""), "{text}");
+    assert!(
+        text.contains("top_n = 12"),
+        "env must win over the file: {text}"
+    );
+    assert!(
+        !text.contains("file-secret") && !text.contains("pa55word"),
+        "{text}"
+    );
+    assert!(text.contains("****"));
+
+    let out = run_ok(
+        movielens()
+            .arg("--config")
+            .arg(&file)
+            .args(["--lake", "s3://b/p", "config"]),
+    );
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("lake = \"s3://b/p\"")
+    );
+}
+
+#[test]
+fn bad_config_value_fails_naming_key_and_value() {
+    let out = movielens()
+        .args(["config"])
+        .env("MOVIELENS_WAREHOUSE__KIND", "oracle")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warehouse.kind") && err.contains("oracle"),
+        "{err}"
+    );
+}
+
+#[test]
+fn answers_before_any_run_says_what_to_do() {
+    let lake = tempfile::tempdir().unwrap();
+    let out = movielens()
+        .args(["--lake", lake.path().to_str().unwrap(), "answers"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("movielens transform"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn missing_input_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = movielens()
+        .args([
+            "--lake",
+            dir.path().join("lake").to_str().unwrap(),
+            "run",
+            "--input",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("CUSR0000SS62031.csv") && err.contains("--cpi"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_with_no_input_generates_says_so_and_reruns_replace_not_append() {
+    let lake = tempfile::tempdir().unwrap();
+    let lake_arg = lake.path().to_str().unwrap();
+    let run = |run_id: &str| {
+        run_ok(
+            movielens()
+                .args([
+                    "--lake", lake_arg, "run", "--format", "json", "--run-id", run_id,
+                ])
+                .env("MOVIELENS_GENERATE__SCALE", "0.002"),
+        )
+    };
+    let first = run("r1");
+    assert!(
+        stderr(&first).contains("no --input given: generating scale 0.002"),
+        "{}",
+        stderr(&first)
+    );
+    let answers: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(
+        answers["highest_rated"]["movies"].as_array().unwrap().len(),
+        10
+    );
+    let pointer = || -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(lake.path().join("curated/_CURRENT.json")).unwrap())
+            .unwrap()
+    };
+    let tables_first = pointer()["tables"].clone();
+    assert!(tables_first["fact_rating"].as_u64().unwrap() > 10_000);
+
+    // Same run id again: same tables, same row counts, same answers.
+    let again = run("r1");
+    assert_eq!(pointer()["tables"], tables_first);
+    assert_eq!(first.stdout, again.stdout);
+    let files = std::fs::read_dir(lake.path().join("curated/runs/r1/fact_rating"))
+        .unwrap()
+        .count();
+    let again_files = {
+        run("r1");
+        std::fs::read_dir(lake.path().join("curated/runs/r1/fact_rating"))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(files, again_files, "a rerun must not add files to a table");
+
+    // A new run id publishes a new run; the old one stays on disk.
+    run("r2");
+    assert_eq!(pointer()["run_id"], "r2");
+    assert!(lake.path().join("curated/runs/r1/fact_rating").is_dir());
+}
