@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use chrono::Datelike;
-use common::{movielens, relative_eq, run_ok, shared_data};
+use common::{assert_same, movielens, run_ok, shared_data};
 use movielens::answers::{
     Answers, GenreEarning, GenreEarnings, GenrePopularity, HighestRated, MonthBoxOffice,
     QuarterBoxOffice, RatedMovie,
@@ -235,40 +235,6 @@ fn reference(kaggle: &Path, ratings_file: &str, cpi_path: &Path) -> Answers {
             movies_before_cpi_window: before,
             genres,
         },
-    }
-}
-
-/// Compares two answers: integers and strings exactly, floats to 1e-9 relative.
-fn assert_same(got: &Answers, want: &Answers) {
-    let g = serde_json::to_value(got).unwrap();
-    let w = serde_json::to_value(want).unwrap();
-    compare("answers", &g, &w);
-}
-
-fn compare(path: &str, got: &serde_json::Value, want: &serde_json::Value) {
-    use serde_json::Value::*;
-    match (got, want) {
-        (Object(a), Object(b)) => {
-            assert_eq!(
-                a.keys().collect::<Vec<_>>(),
-                b.keys().collect::<Vec<_>>(),
-                "{path}: keys"
-            );
-            for (k, v) in a {
-                compare(&format!("{path}.{k}"), v, &b[k]);
-            }
-        }
-        (Array(a), Array(b)) => {
-            assert_eq!(a.len(), b.len(), "{path}: length");
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                compare(&format!("{path}[{i}]"), x, y);
-            }
-        }
-        (Number(a), Number(b)) if a.is_f64() || b.is_f64() => {
-            let (x, y) = (a.as_f64().unwrap(), b.as_f64().unwrap());
-            assert!(relative_eq(x, y), "{path}: got {x}, reference {y}");
-        }
-        _ => assert_eq!(got, want, "{path}"),
     }
 }
 

@@ -18,6 +18,8 @@ pub struct Settings {
     pub lake: String,
     /// Which engine runs the SQL plans.
     pub engine: EngineSettings,
+    /// How our scheduler and executor processes (and the embedded ones) run.
+    pub cluster: ClusterSettings,
     /// How to reach S3 when the lake is on `s3://`.
     pub s3: S3Settings,
     /// Where the curated tables are loaded (none by default).
@@ -38,10 +40,42 @@ pub struct EngineSettings {
     pub scheduler: String,
     /// Partitions per stage; 0 means one per core of this machine.
     pub partitions: usize,
-    /// Memory pool of the embedded executor, in MiB (0 = a quarter of the host).
-    pub executor_memory_mb: u64,
     /// Seconds to wait for the scheduler before giving up with an error.
     pub connect_timeout_secs: u64,
+    /// Times a failed step is re-submitted (steps are idempotent: a retry first
+    /// deletes what the failed attempt wrote).
+    pub step_retries: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub retry_backoff_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// Address the scheduler and executor processes listen on.
+    pub bind_host: String,
+    /// Address other processes use to reach this one ("" = the bind host).
+    pub external_host: String,
+    /// Where executors find the scheduler.
+    pub scheduler_host: String,
+    pub scheduler_port: u16,
+    /// Executor Flight (data) and gRPC ports.
+    pub executor_port: u16,
+    pub executor_grpc_port: u16,
+    /// Task slots per executor; 0 = one per core.
+    pub executor_vcores: usize,
+    /// Memory pool per executor in MiB; 0 = a quarter of the host. Set it: the
+    /// library default gives every executor 70% of the host.
+    pub executor_memory_mb: u64,
+    /// Shuffle files; "" = a fresh temporary directory, removed on exit.
+    pub work_dir: String,
+    /// Executor heartbeat (library default 60 s).
+    pub heartbeat_secs: u64,
+    /// After this long without a heartbeat an executor is dead and its tasks
+    /// re-run (library default 180 s).
+    pub executor_timeout_secs: u64,
+    /// Finished jobs' shuffle files are deleted after this many seconds.
+    pub job_data_cleanup_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,8 +182,23 @@ lake = "lake"
 [engine]
 scheduler = ""
 partitions = 0
-executor_memory_mb = 0
 connect_timeout_secs = 10
+step_retries = 2
+retry_backoff_ms = 2000
+
+[cluster]
+bind_host = "0.0.0.0"
+external_host = ""
+scheduler_host = "127.0.0.1"
+scheduler_port = 50050
+executor_port = 50051
+executor_grpc_port = 50052
+executor_vcores = 0
+executor_memory_mb = 0
+work_dir = ""
+heartbeat_secs = 5
+executor_timeout_secs = 30
+job_data_cleanup_secs = 60
 
 [s3]
 endpoint = ""

@@ -52,7 +52,7 @@ pub enum LakeError {
         op: &'static str,
         key: String,
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     #[error("lake {root}: cannot use local directory {dir}: {source}")]
     LocalDir {
@@ -65,7 +65,7 @@ pub enum LakeError {
     S3Config {
         root: String,
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     #[error("lake {root}: reading local file {file}: {source}")]
     LocalFile {
@@ -134,7 +134,7 @@ impl Lake {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             let store = s3_store(settings, bucket).map_err(|source| LakeError::S3Config {
                 root: root.clone(),
-                source,
+                source: Box::new(source),
             })?;
             return Ok(Self {
                 url: root.clone(),
@@ -158,7 +158,7 @@ impl Lake {
         let store =
             LocalFileSystem::new_with_prefix(&dir).map_err(|source| LakeError::S3Config {
                 root: root.clone(),
-                source,
+                source: Box::new(source),
             })?;
         Ok(Self {
             url: format!("file://{}", dir.display()),
@@ -203,7 +203,7 @@ impl Lake {
             root,
             op,
             key,
-            source,
+            source: Box::new(source),
         }
     }
 

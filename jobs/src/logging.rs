@@ -4,7 +4,9 @@
 
 use tracing_subscriber::EnvFilter;
 
-const QUIET_DEPENDENCIES: &str = "ballista=warn,ballista_core=warn,ballista_scheduler=warn,ballista_executor=warn,datafusion=warn,h2=warn,tonic=warn,hyper=warn,tower=warn";
+// `ballista_scheduler::display` only renders stage metrics for debugging; it logs a
+// spurious ERROR when a plan's metrics do not line up (e.g. plans with UNNEST).
+const QUIET_DEPENDENCIES: &str = "ballista_scheduler::display=off,ballista=warn,ballista_core=warn,ballista_scheduler=warn,ballista_executor=warn,datafusion=warn,h2=warn,tonic=warn,hyper=warn,tower=warn";
 
 /// Installs the global subscriber. `RUST_LOG`, when set, wins over `level`.
 pub fn init(format: &str, level: &str) {

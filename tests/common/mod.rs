@@ -50,9 +50,164 @@ pub fn shared_data() -> Option<PathBuf> {
     }
 }
 
+/// Compares two answers: integers and strings exactly, floats to 1e-9 relative.
+pub fn assert_same(got: &movielens::answers::Answers, want: &movielens::answers::Answers) {
+    let g = serde_json::to_value(got).unwrap();
+    let w = serde_json::to_value(want).unwrap();
+    compare("answers", &g, &w);
+}
+
+fn compare(path: &str, got: &serde_json::Value, want: &serde_json::Value) {
+    use serde_json::Value::*;
+    match (got, want) {
+        (Object(a), Object(b)) => {
+            assert_eq!(
+                a.keys().collect::<Vec<_>>(),
+                b.keys().collect::<Vec<_>>(),
+                "{path}: keys"
+            );
+            for (k, v) in a {
+                compare(&format!("{path}.{k}"), v, &b[k]);
+            }
+        }
+        (Array(a), Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{path}: length");
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                compare(&format!("{path}[{i}]"), x, y);
+            }
+        }
+        (Number(a), Number(b)) if a.is_f64() || b.is_f64() => {
+            let (x, y) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!(relative_eq(x, y), "{path}: got {x}, reference {y}");
+        }
+        _ => assert_eq!(got, want, "{path}"),
+    }
+}
+
 pub fn relative_eq(a: f64, b: f64) -> bool {
     if a == b {
         return true;
     }
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something listens on `port` (panics after `secs`).
+pub fn wait_for_port(port: u16, secs: u64, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not listen on port {port} within {secs} s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A child process killed when dropped.
+pub struct Service {
+    pub name: String,
+    pub child: std::process::Child,
+}
+
+impl Service {
+    pub fn spawn(name: &str, cmd: &mut Command, log: &Path) -> Self {
+        let file = std::fs::File::create(log).unwrap();
+        let child = cmd
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Self {
+            name: name.into(),
+            child,
+        }
+    }
+
+    /// SIGKILL, as a crashed host would.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// moto_server, the machine's S3 stand-in, on a free port with one bucket.
+pub struct S3 {
+    pub endpoint: String,
+    pub bucket: String,
+    _server: Service,
+}
+
+impl S3 {
+    /// None (with a loud message) when `moto_server` is not installed.
+    pub fn start(dir: &Path, bucket: &str) -> Option<Self> {
+        let port = free_port();
+        let mut cmd = Command::new("moto_server");
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        let server = match cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        {
+            Ok(child) => Service {
+                name: "moto_server".into(),
+                child,
+            },
+            Err(e) => {
+                eprintln!(
+                    "\n!!! SKIPPING: moto_server not available ({e}); `pip install 'moto[server]'` !!!\n"
+                );
+                return None;
+            }
+        };
+        wait_for_port(port, 30, "moto_server");
+        // moto accepts unsigned requests: create the bucket with a bare PUT.
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(conn, "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply).unwrap();
+        assert!(
+            reply.starts_with("HTTP/1.1 200"),
+            "creating bucket {bucket}: {reply}"
+        );
+        let _ = dir;
+        Some(Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            bucket: bucket.into(),
+            _server: server,
+        })
+    }
+
+    /// Environment that points movielens (and AWS code) at this server.
+    pub fn env(&self, prefix: &str) -> Vec<(String, String)> {
+        vec![
+            (
+                "MOVIELENS_LAKE".into(),
+                format!("s3://{}/{prefix}", self.bucket),
+            ),
+            ("MOVIELENS_S3__ENDPOINT".into(), self.endpoint.clone()),
+            ("MOVIELENS_S3__ALLOW_HTTP".into(), "true".into()),
+            ("MOVIELENS_S3__ACCESS_KEY_ID".into(), "testing".into()),
+            (
+                "MOVIELENS_S3__SECRET_ACCESS_KEY".into(),
+                "testing-secret".into(),
+            ),
+            ("MOVIELENS_S3__REGION".into(), "us-east-1".into()),
+        ]
+    }
 }

@@ -1,25 +1,19 @@
-//! A Ballista scheduler and executor running as tasks of this process, on loopback.
+//! A Ballista scheduler and executors running as tasks of this process, on loopback.
 //!
 //! `SessionContext::standalone()` would be simpler, but it hard-codes pull-staged
 //! scheduling, which runs tasks one per poll and is several times slower. This
-//! cluster is push-staged, like the real fleet, and reached over gRPC the same way.
+//! cluster is push-staged, like the real fleet, built from the same
+//! [`scheduler`](super::scheduler) and [`executor`](super::executor) code as our
+//! binaries, and reached over gRPC the same way.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::sync::Arc;
 
-use ballista_core::config::TaskSchedulingPolicy;
-use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
-use ballista_scheduler::cluster::BallistaCluster;
-use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
-use datafusion::execution::SessionStateBuilder;
-use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 use tokio::task::JoinHandle;
 use tracing::debug;
 
 use super::EngineError;
-use super::session::{runtime_for_lake, session_config};
+use super::executor::{self, ExecutorPlacement};
+use super::scheduler;
 use crate::config::Settings;
 use crate::lake::Lake;
 
@@ -35,7 +29,7 @@ impl Default for EmbeddedOptions {
     }
 }
 
-/// The running cluster; its tasks stop when it is dropped.
+/// The running cluster; its tasks stop and its work dir is removed when dropped.
 pub struct EmbeddedCluster {
     scheduler_addr: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
@@ -60,37 +54,15 @@ impl EmbeddedCluster {
         let scheduler_addr = listener
             .local_addr()
             .map_err(|e| fail("scheduler address", &e))?;
+        let mut settings = settings.clone();
+        settings.cluster.external_host = "127.0.0.1".into();
+        settings.cluster.scheduler_host = "127.0.0.1".into();
+        settings.cluster.scheduler_port = scheduler_addr.port();
 
-        let producer_settings = settings.clone();
-        let builder_lake = lake.clone();
-        let mut config = SchedulerConfig {
-            scheduling_policy: TaskSchedulingPolicy::PushStaged,
-            bind_host: "127.0.0.1".into(),
-            external_host: "127.0.0.1".into(),
-            bind_port: scheduler_addr.port(),
-            executor_timeout_seconds: 30,
-            expire_dead_executor_interval_seconds: 5,
-            finished_job_data_clean_up_interval_seconds: 60,
-            ..Default::default()
-        };
-        config.override_config_producer =
-            Some(Arc::new(move || session_config(&producer_settings)));
-        config.override_session_builder = Some(Arc::new(move |cfg| {
-            Ok(SessionStateBuilder::new()
-                .with_default_features()
-                .with_config(cfg)
-                .with_runtime_env(runtime_for_lake(&builder_lake)?)
-                .build())
-        }));
-        let cluster = BallistaCluster::new_from_config(&config)
-            .await
-            .map_err(|e| fail("scheduler state", &e))?;
-        let scheduler =
-            create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, Arc::new(config))
-                .await
-                .map_err(|e| fail("scheduler", &e))?;
+        let config =
+            scheduler::scheduler_config(&settings, lake, "127.0.0.1", scheduler_addr.port());
         let mut tasks = vec![tokio::spawn(async move {
-            if let Err(e) = start_grpc_service_with_listener(listener, scheduler).await {
+            if let Err(e) = scheduler::serve(listener, config).await {
                 tracing::error!(error = %e, "embedded scheduler stopped");
             }
         })];
@@ -99,39 +71,25 @@ impl EmbeddedCluster {
             .prefix("movielens-executor-")
             .tempdir()
             .map_err(|e| fail("executor work dir", &e))?;
-        let cores = settings.partitions();
-        let memory = match settings.engine.executor_memory_mb {
-            0 => host_memory_bytes() / 4,
-            mb => mb << 20,
-        } / options.executors as u64;
+        let vcores = match settings.cluster.executor_vcores {
+            0 => settings.partitions(),
+            n => n,
+        };
         for i in 0..options.executors {
-            let dir: PathBuf = work_dir.path().join(format!("executor-{i}"));
+            let dir = work_dir.path().join(format!("executor-{i}"));
             std::fs::create_dir_all(&dir).map_err(|e| fail("executor work dir", &e))?;
-            let runtime_lake = lake.clone();
-            let producer_settings = settings.clone();
-            let config = ExecutorProcessConfig {
+            let placement = ExecutorPlacement {
                 bind_host: "127.0.0.1".into(),
-                external_host: Some("127.0.0.1".into()),
+                external_host: "127.0.0.1".into(),
                 port: free_port().map_err(|e| fail("executor port", &e))?,
                 grpc_port: free_port().map_err(|e| fail("executor port", &e))?,
-                scheduler_host: "127.0.0.1".into(),
-                scheduler_port: scheduler_addr.port(),
-                scheduler_connect_timeout_seconds: 10,
-                vcores: cores.div_ceil(options.executors).max(1),
-                task_scheduling_policy: TaskSchedulingPolicy::PushStaged,
-                work_dir: Some(dir.display().to_string()),
-                executor_heartbeat_interval_seconds: 5,
-                memory_pool_size: Some(memory),
-                override_config_producer: Some(Arc::new(move || {
-                    session_config(&producer_settings)
-                })),
-                override_runtime_producer: Some(Arc::new(move |_cfg| {
-                    runtime_for_lake(&runtime_lake)
-                })),
-                ..Default::default()
+                vcores: vcores.div_ceil(options.executors).max(1),
+                memory_bytes: executor::memory_bytes(&settings) / options.executors as u64,
+                work_dir: dir.display().to_string(),
             };
+            let config = executor::executor_config(&settings, lake, placement);
             tasks.push(tokio::spawn(async move {
-                if let Err(e) = start_executor_process(Arc::new(config)).await {
+                if let Err(e) = executor::run(config).await {
                     tracing::error!(error = %e, "embedded executor stopped");
                 }
             }));
@@ -159,15 +117,4 @@ impl Drop for EmbeddedCluster {
             t.abort();
         }
     }
-}
-
-/// Total memory of this host, from /proc/meminfo (8 GiB if unknown).
-fn host_memory_bytes() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map_or(8 << 30, |kb| kb * 1024)
 }

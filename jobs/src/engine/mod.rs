@@ -3,6 +3,8 @@
 //! a scheduler over gRPC), so the embedded default exercises the production path.
 
 mod embedded;
+pub mod executor;
+pub mod scheduler;
 mod session;
 
 use std::net::ToSocketAddrs;

@@ -75,7 +75,7 @@ fn fields(m: &GenMovie, rng: &mut GenRng) -> Vec<String> {
     } else {
         format!(
             "[{{'name': {}, 'id': {}}}]",
-            repr_str(*pick(rng, COMPANY_NAMES)),
+            repr_str(pick::<&str>(rng, COMPANY_NAMES)),
             rng.random_range(1..100_000)
         )
     };

@@ -22,7 +22,7 @@ pub fn write_keywords(catalog: &Catalog, seed: u64, w: &mut impl Write) -> std::
                 format!(
                     "{{'id': {}, 'name': {}}}",
                     rng.random_range(1..300_000),
-                    repr_str(*pick(&mut rng, KEYWORDS))
+                    repr_str(pick::<&str>(&mut rng, KEYWORDS))
                 )
             })
             .collect();
@@ -57,7 +57,7 @@ pub fn write_credits(catalog: &Catalog, seed: u64, w: &mut impl Write) -> std::i
             "[{{'credit_id': '{:024x}', 'department': 'Directing', 'gender': 0, 'id': {}, 'job': 'Director', 'name': {}, 'profile_path': None}}]",
             rng.random::<u64>(),
             rng.random_range(1..2_000_000),
-            repr_str(*pick(&mut rng, PEOPLE))
+            repr_str(pick::<&str>(&mut rng, PEOPLE))
         );
         write!(
             w,

@@ -104,7 +104,7 @@ fn every_quirk_is_present_and_staging_survives_it() {
     assert!((0.65..0.92).contains(&no_budget), "{no_budget}");
     assert!((0.70..0.95).contains(&no_revenue), "{no_revenue}");
     assert!(movies.iter().any(|m| m.release_date.is_none()));
-    assert!(text.chars().any(|c| !c.is_ascii()));
+    assert!(!text.is_ascii());
     assert!(text.contains("\"\""), "no escaped quotes");
 
     // Ratings reference movieIds missing from links; half stars present.

@@ -13,7 +13,7 @@ use std::time::Instant;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
-use tracing::{Instrument, info, info_span};
+use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::Settings;
 use crate::engine::Engine;
@@ -202,8 +202,9 @@ pub async fn transform(
             params.push(("date_to", to));
         }
         let sql = render(step, &params)?;
+        info!(table = step.table, "writing");
         let started = Instant::now();
-        let rows = write_table(ctx, lake, run_id, step, &sql)
+        let rows = write_with_retries(ctx, lake, settings, run_id, step, &sql)
             .instrument(info_span!("step", table = step.table))
             .await?;
         let secs = started.elapsed().as_secs_f64();
@@ -236,6 +237,50 @@ pub async fn transform(
     )
     .await?;
     Ok(summary)
+}
+
+/// Whether a failed step is worth re-submitting: execution failures (a lost
+/// executor, a broken shuffle stream) are; mistakes in the SQL are not.
+fn is_retryable(error: &TransformError) -> bool {
+    use datafusion::error::DataFusionError as E;
+    match error {
+        TransformError::Step { source, .. } => !matches!(
+            source.find_root(),
+            E::Plan(_)
+                | E::SchemaError(..)
+                | E::SQL(..)
+                | E::NotImplemented(_)
+                | E::Configuration(_)
+        ),
+        TransformError::Lake(_) | TransformError::Register { .. } => true,
+        TransformError::Placeholder { .. } => false,
+    }
+}
+
+/// [`write_table`] with bounded retries and exponential backoff, each logged.
+async fn write_with_retries(
+    ctx: &SessionContext,
+    lake: &Lake,
+    settings: &Settings,
+    run_id: &str,
+    step: &Step,
+    sql: &str,
+) -> Result<u64, TransformError> {
+    let retries = settings.engine.step_retries;
+    let mut backoff = std::time::Duration::from_millis(settings.engine.retry_backoff_ms);
+    let mut attempt = 0;
+    loop {
+        match write_table(ctx, lake, run_id, step, sql).await {
+            Ok(rows) => return Ok(rows),
+            Err(e) if attempt < retries && is_retryable(&e) => {
+                attempt += 1;
+                warn!(table = step.table, attempt, of = retries, wait_ms = backoff.as_millis() as u64, error = %e, "step failed; re-submitting");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Writes one step's result under the run and registers it; returns the row count.

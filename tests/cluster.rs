@@ -1,0 +1,383 @@
+//! The distributed path with real processes: our scheduler and executor
+//! binaries on loopback, the lake on S3 (moto_server), compared with the
+//! embedded engine; a lost executor; a scheduler that is not there.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Float64Type};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use common::{S3, Service, assert_same, free_port, movielens, run_ok, wait_for_port};
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use movielens::config::Settings;
+use movielens::lake::{Lake, Zone};
+
+fn sibling_binary(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_BIN_EXE_movielens")).with_file_name(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo build --workspace` before the tests",
+        path.display()
+    );
+    path
+}
+
+/// A scheduler and executors as separate processes, killed on drop.
+struct Cluster {
+    port: u16,
+    _scheduler: Service,
+    executors: Vec<Service>,
+}
+
+impl Cluster {
+    fn start(dir: &Path, env: &[(String, String)], executors: usize) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        let port = free_port();
+        let mut cmd = Command::new(sibling_binary("movielens-scheduler"));
+        cmd.args(["--bind-host", "127.0.0.1", "--port", &port.to_string()])
+            .envs(env.iter().cloned());
+        let scheduler = Service::spawn("scheduler", &mut cmd, &dir.join("scheduler.log"));
+        wait_for_port(port, 30, "movielens-scheduler");
+        let executors = (0..executors)
+            .map(|i| {
+                let flight = free_port();
+                let mut cmd = Command::new(sibling_binary("movielens-executor"));
+                cmd.args([
+                    "--scheduler",
+                    &format!("127.0.0.1:{port}"),
+                    "--port",
+                    &flight.to_string(),
+                ])
+                .args([
+                    "--external-host",
+                    "127.0.0.1",
+                    "--vcores",
+                    "1",
+                    "--memory-mb",
+                    "1024",
+                ])
+                .arg("--work-dir")
+                .arg(dir.join(format!("executor-{i}")))
+                .env("MOVIELENS_CLUSTER__BIND_HOST", "127.0.0.1")
+                .env(
+                    "MOVIELENS_CLUSTER__EXECUTOR_GRPC_PORT",
+                    free_port().to_string(),
+                )
+                .envs(env.iter().cloned());
+                let service = Service::spawn(
+                    &format!("executor-{i}"),
+                    &mut cmd,
+                    &dir.join(format!("executor-{i}.log")),
+                );
+                wait_for_port(flight, 30, "movielens-executor");
+                service
+            })
+            .collect();
+        Self {
+            port,
+            _scheduler: scheduler,
+            executors,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("df://127.0.0.1:{}", self.port)
+    }
+}
+
+fn settings_from(env: &[(String, String)]) -> Settings {
+    let mut s = Settings::load(None).unwrap();
+    for (k, v) in env {
+        match k.as_str() {
+            "MOVIELENS_LAKE" => s.lake = v.clone(),
+            "MOVIELENS_S3__ENDPOINT" => s.s3.endpoint = v.clone(),
+            "MOVIELENS_S3__ALLOW_HTTP" => s.s3.allow_http = v == "true",
+            "MOVIELENS_S3__ACCESS_KEY_ID" => s.s3.access_key_id = v.clone(),
+            "MOVIELENS_S3__SECRET_ACCESS_KEY" => {
+                s.s3.secret_access_key = movielens::config::Secret::new(v)
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+/// Every row of every table of a curated run, as sorted text (floats to 10
+/// significant digits: partial sums may arrive in another order on a cluster).
+async fn run_contents(settings: &Settings, run_id: &str) -> Vec<(String, Vec<String>)> {
+    let lake = Lake::open(settings).unwrap();
+    let published = lake.current(Zone::Curated).await.unwrap();
+    let ctx = SessionContext::new_with_config_rt(
+        Default::default(),
+        movielens::engine::runtime_for_lake(&lake).unwrap(),
+    );
+    let mut out = Vec::new();
+    for table in published.tables.keys() {
+        let url = lake.url(&Lake::table_key(Zone::Curated, run_id, table)) + "/";
+        ctx.register_parquet(table, &url, ParquetReadOptions::default())
+            .await
+            .unwrap();
+        let batches = ctx
+            .sql(&format!("SELECT * FROM {table}"))
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let mut rows = Vec::new();
+        for b in &batches {
+            let opts = FormatOptions::default().with_null("NULL");
+            let cols: Vec<_> = b
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
+                .collect();
+            for r in 0..b.num_rows() {
+                let cells: Vec<String> = (0..b.num_columns())
+                    .map(|c| match b.column(c).data_type() {
+                        DataType::Float64 if !b.column(c).is_null(r) => {
+                            format!("{:.9e}", b.column(c).as_primitive::<Float64Type>().value(r))
+                        }
+                        _ => cols[c].value(r).to_string(),
+                    })
+                    .collect();
+                rows.push(cells.join("|"));
+            }
+        }
+        rows.sort();
+        out.push((table.clone(), rows));
+    }
+    out
+}
+
+fn generate(dir: &Path, scale: &str) -> PathBuf {
+    let data = dir.join("data");
+    run_ok(
+        movielens()
+            .args(["generate", "--scale", scale, "--seed", "5", "--out"])
+            .arg(&data),
+    );
+    data.join("kaggle")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cluster_on_s3_gives_the_same_tables_as_the_embedded_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(s3) = S3::start(dir.path(), "lake-test") else {
+        return;
+    };
+    let kaggle = generate(dir.path(), "0.003");
+    let env = s3.env("movielens");
+    let cluster = Cluster::start(dir.path(), &env, 2);
+
+    let run = |run_id: &str, scheduler: Option<String>| {
+        let mut cmd = movielens();
+        cmd.envs(env.iter().cloned())
+            .args(["run", "--format", "json", "--run-id", run_id, "--input"])
+            .arg(&kaggle);
+        if let Some(url) = scheduler {
+            cmd.args(["--scheduler", &url]);
+        }
+        run_ok(&mut cmd)
+    };
+    let on_cluster = run("on-cluster", Some(cluster.url()));
+    let settings = settings_from(&env);
+    let cluster_tables = run_contents(&settings, "on-cluster").await;
+    let embedded = run("embedded", None);
+    let embedded_tables = run_contents(&settings, "embedded").await;
+
+    let answers =
+        |out: &std::process::Output| serde_json::from_slice(&out.stdout).expect("answers JSON");
+    assert_same(&answers(&on_cluster), &answers(&embedded));
+    assert_eq!(cluster_tables.len(), 13);
+    for ((t1, rows1), (t2, rows2)) in cluster_tables.iter().zip(&embedded_tables) {
+        assert_eq!(t1, t2);
+        assert!(!rows1.is_empty(), "{t1} is empty");
+        assert_eq!(
+            rows1, rows2,
+            "table {t1} differs between cluster and embedded"
+        );
+    }
+    // Nothing was written outside the bucket: the lake is S3 only.
+    assert!(!Path::new("movielens").exists());
+}
+
+#[test]
+fn unreachable_scheduler_fails_fast_with_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("df://127.0.0.1:{}", free_port());
+    let started = Instant::now();
+    let out = movielens()
+        .args([
+            "--lake",
+            dir.path().to_str().unwrap(),
+            "transform",
+            "--scheduler",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&url) && err.contains("cluster.sh up"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// Starts `movielens run` on the cluster and SIGKILLs executor 0 as soon as the
+/// run logs that it is writing `table`; returns the run's output.
+fn run_killing_executor_during(
+    cluster: &mut Cluster,
+    env: &[(String, String)],
+    kaggle: &Path,
+    run_id: &str,
+    table: &str,
+) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut child = movielens()
+        .envs(env.iter().cloned())
+        .args([
+            "--log-format",
+            "json",
+            "run",
+            "--format",
+            "json",
+            "--run-id",
+            run_id,
+            "--scheduler",
+            &cluster.url(),
+            "--input",
+        ])
+        .arg(kaggle)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    let mut killed = false;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if !killed
+            && line.contains("\"writing\"")
+            && line.contains(&format!("\"table\":\"{table}\""))
+        {
+            cluster.executors[0].kill9();
+            killed = true;
+        }
+        log.push_str(&line);
+        log.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert!(killed, "the run never wrote {table}:\n{log}");
+    assert!(
+        status.success(),
+        "run failed after an executor was killed during {table}:\n{log}"
+    );
+    log
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_executor_does_not_lose_the_run_or_change_its_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(s3) = S3::start(dir.path(), "lake-kill") else {
+        return;
+    };
+    let kaggle = generate(dir.path(), "0.003");
+    let mut env = s3.env("movielens");
+    // Short timeouts so a dead executor is noticed in seconds, not minutes.
+    env.push(("MOVIELENS_CLUSTER__HEARTBEAT_SECS".into(), "1".into()));
+    env.push((
+        "MOVIELENS_CLUSTER__EXECUTOR_TIMEOUT_SECS".into(),
+        "6".into(),
+    ));
+    env.push(("MOVIELENS_ENGINE__RETRY_BACKOFF_MS".into(), "500".into()));
+    let settings = settings_from(&env);
+
+    run_ok(
+        movielens()
+            .envs(env.iter().cloned())
+            .args(["run", "--run-id", "reference", "--input"])
+            .arg(&kaggle),
+    );
+    let reference = run_contents(&settings, "reference").await;
+
+    // During the map side (the fact table's scan and join) and during shuffle
+    // reads (the genre mart joins and aggregates over shuffled facts).
+    for (n, table) in ["fact_rating", "genre_popularity"].iter().enumerate() {
+        let mut cluster = Cluster::start(&dir.path().join(format!("c{n}")), &env, 2);
+        let run_id = format!("killed-during-{table}");
+        let started = Instant::now();
+        let log = run_killing_executor_during(&mut cluster, &env, &kaggle, &run_id, table);
+        let retries: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("re-submitting"))
+            .collect();
+        eprintln!(
+            "executor killed during {table}: run finished in {:?}, {} step re-submissions",
+            started.elapsed(),
+            retries.len()
+        );
+        let got = run_contents(&settings, &run_id).await;
+        for ((t, rows), (_, want)) in got.iter().zip(&reference) {
+            assert_eq!(
+                rows, want,
+                "table {t} differs after executor loss during {table}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_run_killed_midway_leaves_the_published_tables_readable() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let kaggle = generate(dir.path(), "0.003");
+    let lake_arg = lake.to_str().unwrap();
+    run_ok(
+        movielens()
+            .args(["--lake", lake_arg, "run", "--run-id", "good", "--input"])
+            .arg(&kaggle),
+    );
+    let before =
+        run_ok(movielens().args(["--lake", lake_arg, "answers", "--format", "json"])).stdout;
+
+    let mut child = movielens()
+        .args([
+            "--lake",
+            lake_arg,
+            "--log-format",
+            "json",
+            "run",
+            "--run-id",
+            "doomed",
+            "--input",
+        ])
+        .arg(&kaggle)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        if line.unwrap().contains("\"table\":\"rating_mapping\"") {
+            child.kill().unwrap();
+            break;
+        }
+    }
+    child.wait().unwrap();
+
+    let pointer: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lake.join("curated/_CURRENT.json")).unwrap())
+            .unwrap();
+    assert_eq!(pointer["run_id"], "good");
+    let after =
+        run_ok(movielens().args(["--lake", lake_arg, "answers", "--format", "json"])).stdout;
+    assert_eq!(before, after);
+}
