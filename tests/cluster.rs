@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float64Type};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use common::{S3, Service, assert_same, free_port, movielens, run_ok, wait_for_port};
+use common::{
+    S3, Service, assert_same, free_port, free_ports, movielens, run_ok, wait_for_service,
+};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use movielens::config::Settings;
 use movielens::lake::{Lake, Zone};
@@ -36,15 +38,16 @@ struct Cluster {
 impl Cluster {
     fn start(dir: &Path, env: &[(String, String)], executors: usize) -> Self {
         std::fs::create_dir_all(dir).unwrap();
-        let port = free_port();
+        let mut ports = free_ports(1 + 2 * executors).into_iter();
+        let port = ports.next().unwrap();
         let mut cmd = Command::new(sibling_binary("movielens-scheduler"));
         cmd.args(["--bind-host", "127.0.0.1", "--port", &port.to_string()])
             .envs(env.iter().cloned());
         let scheduler = Service::spawn("scheduler", &mut cmd, &dir.join("scheduler.log"));
-        wait_for_port(port, 30, "movielens-scheduler");
+        wait_for_service(port, 30, "movielens-scheduler", &dir.join("scheduler.log"));
         let executors = (0..executors)
             .map(|i| {
-                let flight = free_port();
+                let (flight, grpc) = (ports.next().unwrap(), ports.next().unwrap());
                 let mut cmd = Command::new(sibling_binary("movielens-executor"));
                 cmd.args([
                     "--scheduler",
@@ -73,7 +76,12 @@ impl Cluster {
                     &mut cmd,
                     &dir.join(format!("executor-{i}.log")),
                 );
-                wait_for_port(flight, 30, "movielens-executor");
+                wait_for_service(
+                    flight,
+                    30,
+                    "movielens-executor",
+                    &dir.join(format!("executor-{i}.log")),
+                );
                 service
             })
             .collect();
@@ -231,14 +239,15 @@ fn unreachable_scheduler_fails_fast_with_the_url() {
     );
 }
 
-/// Starts `movielens run` on the cluster and SIGKILLs executor 0 as soon as the
-/// run logs that it is writing `table`; returns the run's output.
+/// Starts `movielens run` on the cluster and SIGKILLs executor 0 `delay` after
+/// the run logs that it is writing `table`; returns the run's log.
 fn run_killing_executor_during(
     cluster: &mut Cluster,
     env: &[(String, String)],
     kaggle: &Path,
     run_id: &str,
     table: &str,
+    delay: Duration,
 ) -> String {
     use std::io::{BufRead, BufReader};
     let mut child = movielens()
@@ -268,7 +277,11 @@ fn run_killing_executor_during(
             && line.contains("\"writing\"")
             && line.contains(&format!("\"table\":\"{table}\""))
         {
-            cluster.executors[0].kill9();
+            let pid = cluster.executors[0].child.id().to_string();
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let _ = Command::new("kill").args(["-9", &pid]).status();
+            });
             killed = true;
         }
         log.push_str(&line);
@@ -289,7 +302,7 @@ async fn a_killed_executor_does_not_lose_the_run_or_change_its_tables() {
     let Some(s3) = S3::start(dir.path(), "lake-kill") else {
         return;
     };
-    let kaggle = generate(dir.path(), "0.003");
+    let kaggle = generate(dir.path(), "0.01");
     let mut env = s3.env("movielens");
     // Short timeouts so a dead executor is noticed in seconds, not minutes.
     env.push(("MOVIELENS_CLUSTER__HEARTBEAT_SECS".into(), "1".into()));
@@ -298,6 +311,11 @@ async fn a_killed_executor_does_not_lose_the_run_or_change_its_tables() {
         "6".into(),
     ));
     env.push(("MOVIELENS_ENGINE__RETRY_BACKOFF_MS".into(), "500".into()));
+    // On one host a reader would take a dead executor's shuffle files from disk.
+    env.push((
+        "MOVIELENS_ENGINE__FORCE_REMOTE_SHUFFLE_READ".into(),
+        "true".into(),
+    ));
     let settings = settings_from(&env);
 
     run_ok(
@@ -308,21 +326,31 @@ async fn a_killed_executor_does_not_lose_the_run_or_change_its_tables() {
     );
     let reference = run_contents(&settings, "reference").await;
 
-    // During the map side (the fact table's scan and join) and during shuffle
-    // reads (the genre mart joins and aggregates over shuffled facts).
-    for (n, table) in ["fact_rating", "genre_popularity"].iter().enumerate() {
+    // Before its tasks start, during the map side (the fact table's scan and
+    // join), and during shuffle reads (the genre mart joins and aggregates
+    // shuffled facts).
+    let points = [
+        ("fact_rating", 0),
+        ("fact_rating", 400),
+        ("genre_popularity", 150),
+        ("rating_mapping", 300),
+    ];
+    for (n, (table, ms)) in points.into_iter().enumerate() {
         let mut cluster = Cluster::start(&dir.path().join(format!("c{n}")), &env, 2);
-        let run_id = format!("killed-during-{table}");
+        let run_id = format!("killed-during-{table}-{ms}ms");
         let started = Instant::now();
-        let log = run_killing_executor_during(&mut cluster, &env, &kaggle, &run_id, table);
-        let retries: Vec<&str> = log
-            .lines()
-            .filter(|l| l.contains("re-submitting"))
-            .collect();
+        let log = run_killing_executor_during(
+            &mut cluster,
+            &env,
+            &kaggle,
+            &run_id,
+            table,
+            Duration::from_millis(ms),
+        );
+        let retries = log.lines().filter(|l| l.contains("re-submitting")).count();
         eprintln!(
-            "executor killed during {table}: run finished in {:?}, {} step re-submissions",
-            started.elapsed(),
-            retries.len()
+            "executor killed {ms} ms into {table}: run finished in {:?}, {retries} step re-submissions",
+            started.elapsed()
         );
         let got = run_contents(&settings, &run_id).await;
         for ((t, rows), (_, want)) in got.iter().zip(&reference) {

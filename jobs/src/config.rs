@@ -47,6 +47,9 @@ pub struct EngineSettings {
     pub step_retries: u32,
     /// Wait before the first retry; doubled for each further one.
     pub retry_backoff_ms: u64,
+    /// Fetch shuffle data over the network even from an executor on the same
+    /// host (as on a real fleet); on one host this makes executor loss visible.
+    pub force_remote_shuffle_read: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -185,6 +188,7 @@ partitions = 0
 connect_timeout_secs = 10
 step_retries = 2
 retry_backoff_ms = 2000
+force_remote_shuffle_read = false
 
 [cluster]
 bind_host = "0.0.0.0"

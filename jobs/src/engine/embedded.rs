@@ -46,8 +46,9 @@ impl EmbeddedCluster {
         lake: &Lake,
         options: EmbeddedOptions,
     ) -> Result<Self, EngineError> {
-        let fail =
-            |what: &str, e: &dyn std::fmt::Display| EngineError::Embedded(format!("{what}: {e}"));
+        let fail = |what: &str, e: &dyn std::fmt::Display| {
+            EngineError::Service(format!("embedded cluster: {what}: {e}"))
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| fail("binding the scheduler port", &e))?;

@@ -56,7 +56,7 @@ pub fn executor_config(
 pub async fn run(config: ExecutorProcessConfig) -> Result<(), EngineError> {
     start_executor_process(Arc::new(config))
         .await
-        .map_err(|e| EngineError::Embedded(format!("executor: {e}")))
+        .map_err(|e| EngineError::Service(format!("executor: {e}")))
 }
 
 /// Memory for one executor: the configured pool, or a quarter of the host.

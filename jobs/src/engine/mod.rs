@@ -31,8 +31,8 @@ pub enum EngineError {
         secs: u64,
         reason: String,
     },
-    #[error("starting the embedded Ballista cluster: {0}")]
-    Embedded(String),
+    #[error("Ballista {0}")]
+    Service(String),
     #[error("connecting to Ballista at {url}: {source}")]
     Connect {
         url: String,

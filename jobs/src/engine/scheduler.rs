@@ -56,7 +56,7 @@ pub fn scheduler_config(
 /// Serves the scheduler on `listener` until the process ends.
 pub async fn serve(listener: TcpListener, config: SchedulerConfig) -> Result<(), EngineError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| {
-        EngineError::Embedded(format!("scheduler {what}: {e}"))
+        EngineError::Service(format!("scheduler {what}: {e}"))
     };
     let cluster = BallistaCluster::new_from_config(&config)
         .await

@@ -17,6 +17,10 @@ pub fn session_config(settings: &Settings) -> SessionConfig {
     SessionConfig::new_with_ballista()
         .with_target_partitions(settings.partitions())
         .with_information_schema(true)
+        .set_bool(
+            "ballista.shuffle.force_remote_read",
+            settings.engine.force_remote_shuffle_read,
+        )
 }
 
 /// A runtime whose object-store registry knows the lake (needed for `s3://`).
