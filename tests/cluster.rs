@@ -66,10 +66,7 @@ impl Cluster {
                 .arg("--work-dir")
                 .arg(dir.join(format!("executor-{i}")))
                 .env("MOVIELENS_CLUSTER__BIND_HOST", "127.0.0.1")
-                .env(
-                    "MOVIELENS_CLUSTER__EXECUTOR_GRPC_PORT",
-                    free_port().to_string(),
-                )
+                .args(["--grpc-port", &grpc.to_string()])
                 .envs(env.iter().cloned());
                 let service = Service::spawn(
                     &format!("executor-{i}"),
