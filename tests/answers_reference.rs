@@ -238,9 +238,13 @@ fn reference(kaggle: &Path, ratings_file: &str, cpi_path: &Path) -> Answers {
     }
 }
 
+/// `movielens run` with the ratings landed in ~500 kB parts and fact_rating
+/// written by 3 concurrent shard jobs, so the sharded path is what is checked.
 fn run_json(lake: &Path, input: &Path, ratings: &str, cpi: &Path) -> Answers {
     let out = run_ok(
         movielens()
+            .env("MOVIELENS_ENGINE__RATINGS_PART_BYTES", "500000")
+            .env("MOVIELENS_ENGINE__FACT_WRITE_SHARDS", "3")
             .args([
                 "--lake",
                 lake.to_str().unwrap(),

@@ -185,7 +185,11 @@ async fn cluster_on_s3_gives_the_same_tables_as_the_embedded_engine() {
             .args(["run", "--format", "json", "--run-id", run_id, "--input"])
             .arg(&kaggle);
         if let Some(url) = scheduler {
-            cmd.args(["--scheduler", &url]);
+            // On the cluster, land ratings in small parts and write fact_rating
+            // as 3 concurrent shards; the embedded run uses one of each.
+            cmd.args(["--scheduler", &url])
+                .env("MOVIELENS_ENGINE__RATINGS_PART_BYTES", "100000")
+                .env("MOVIELENS_ENGINE__FACT_WRITE_SHARDS", "3");
         }
         run_ok(&mut cmd)
     };
@@ -266,6 +270,12 @@ fn run_killing_executor_during(
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // A hung run must fail the test, not hang CI.
+    let watched = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(240));
+        let _ = Command::new("kill").args(["-9", &watched]).status();
+    });
     let mut log = String::new();
     let mut killed = false;
     for line in BufReader::new(child.stderr.take().unwrap()).lines() {
@@ -308,6 +318,9 @@ async fn a_killed_executor_does_not_lose_the_run_or_change_its_tables() {
         "6".into(),
     ));
     env.push(("MOVIELENS_ENGINE__RETRY_BACKOFF_MS".into(), "500".into()));
+    // Ballista can stall a job after a mid-shuffle loss; the run abandons and
+    // re-submits a step that takes this long (they take ~1 s here).
+    env.push(("MOVIELENS_ENGINE__STEP_TIMEOUT_SECS".into(), "30".into()));
     // On one host a reader would take a dead executor's shuffle files from disk.
     env.push((
         "MOVIELENS_ENGINE__FORCE_REMOTE_SHUFFLE_READ".into(),

@@ -47,6 +47,15 @@ pub struct EngineSettings {
     pub step_retries: u32,
     /// Wait before the first retry; doubled for each further one.
     pub retry_backoff_ms: u64,
+    /// A step still running after this many seconds is abandoned and
+    /// re-submitted: Ballista can stall a job forever after losing an executor
+    /// mid-shuffle ("Can't find active stage to update stage outputs").
+    pub step_timeout_secs: u64,
+    /// fact_rating is written by this many concurrent jobs, each over its own
+    /// raw ratings parts, because Ballista writes one job's output from one task.
+    pub fact_write_shards: usize,
+    /// Raw ratings are landed in parts of about this many bytes, the unit of sharding.
+    pub ratings_part_bytes: u64,
     /// Fetch shuffle data over the network even from an executor on the same
     /// host (as on a real fleet); on one host this makes executor loss visible.
     pub force_remote_shuffle_read: bool,
@@ -77,8 +86,13 @@ pub struct ClusterSettings {
     /// After this long without a heartbeat an executor is dead and its tasks
     /// re-run (library default 180 s).
     pub executor_timeout_secs: u64,
-    /// Finished jobs' shuffle files are deleted after this many seconds.
+    /// Finished jobs' shuffle files are deleted after this many seconds (the
+    /// scheduler asks the executors).
     pub job_data_cleanup_secs: u64,
+    /// Executors also sweep their work dir every `work_dir_sweep_secs` for job
+    /// folders older than this (left by crashed jobs or schedulers).
+    pub work_dir_ttl_secs: u64,
+    pub work_dir_sweep_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -188,7 +202,10 @@ partitions = 0
 connect_timeout_secs = 10
 step_retries = 2
 retry_backoff_ms = 2000
+step_timeout_secs = 900
 force_remote_shuffle_read = false
+fact_write_shards = 4
+ratings_part_bytes = 67108864
 
 [cluster]
 bind_host = "0.0.0.0"
@@ -203,6 +220,8 @@ work_dir = ""
 heartbeat_secs = 5
 executor_timeout_secs = 30
 job_data_cleanup_secs = 60
+work_dir_ttl_secs = 21600
+work_dir_sweep_secs = 600
 
 [s3]
 endpoint = ""

@@ -88,12 +88,18 @@ impl LocalInputs {
     }
 
     /// Uploads the files into the lake's raw zone; returns their lake keys.
-    pub async fn land(&self, lake: &Lake) -> Result<RawInputs, InputError> {
+    /// Ratings land as parts of about `ratings_part_bytes` (each with the
+    /// header) under a directory named after the file, so transform shards can
+    /// read disjoint files; see [`ratings_dir_key`].
+    pub async fn land(
+        &self,
+        lake: &Lake,
+        ratings_part_bytes: u64,
+    ) -> Result<RawInputs, InputError> {
         let mut keys = Vec::new();
         for (path, zone) in [
             (&self.movies, RAW_KAGGLE),
             (&self.links, RAW_KAGGLE),
-            (&self.ratings, RAW_KAGGLE),
             (&self.cpi, RAW_FRED),
         ] {
             let name = path
@@ -106,19 +112,41 @@ impl LocalInputs {
             info!(file = %path.display(), key, bytes, secs = format!("{:.2}", started.elapsed().as_secs_f64()), "landed");
             keys.push(key);
         }
+        let name = self
+            .ratings
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = ratings_dir_key(&name);
+        let started = Instant::now();
+        let parts = lake
+            .upload_csv_parts(&self.ratings, &dir, ratings_part_bytes)
+            .await?;
+        let bytes: u64 = parts.iter().map(|p| p.1).sum();
+        info!(file = %self.ratings.display(), key = dir, parts = parts.len(), bytes, secs = format!("{:.2}", started.elapsed().as_secs_f64()), "landed");
         let mut keys = keys.into_iter();
-        let mut next = || keys.next().expect("four keys");
+        let mut next = || keys.next().expect("three keys");
         Ok(RawInputs {
             movies: next(),
             links: next(),
-            ratings: next(),
             cpi: next(),
+            ratings: dir,
         })
     }
 }
 
+/// Where a ratings file named `name` lands: `raw/kaggle/<name without .csv>/part-NNNNN.csv`.
+pub fn ratings_dir_key(name: &str) -> String {
+    format!("{RAW_KAGGLE}/{}", name.strip_suffix(".csv").unwrap_or(name))
+}
+
 /// Generates data (scale, seed) and lands it in the lake's raw zone.
-pub async fn generate_into_lake(lake: &Lake, scale: f64, seed: u64) -> anyhow::Result<RawInputs> {
+pub async fn generate_into_lake(
+    lake: &Lake,
+    scale: f64,
+    seed: u64,
+    ratings_part_bytes: u64,
+) -> anyhow::Result<RawInputs> {
     let tmp = tempfile::Builder::new()
         .prefix("movielens-generate-")
         .tempdir()?;
@@ -131,5 +159,5 @@ pub async fn generate_into_lake(lake: &Lake, scale: f64, seed: u64) -> anyhow::R
         "generated data"
     );
     let inputs = LocalInputs::find(&tmp.path().join("kaggle"), "ratings.csv", None)?;
-    Ok(inputs.land(lake).await?)
+    Ok(inputs.land(lake, ratings_part_bytes).await?)
 }

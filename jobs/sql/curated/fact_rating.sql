@@ -2,9 +2,11 @@
 -- Ratings carry MovieLens ids; movies carry TMDB ids. The only bridge is
 -- links.csv: ratings.movieId -> links.movieId -> links.tmdbId -> dim_movie.tmdb_id.
 -- Ratings that do not make it are counted by reason in rating_mapping.
+-- {{ratings}} is the raw ratings table, or one shard of its files: the table is
+-- written by several jobs at once (see engine.fact_write_shards).
 WITH ratings AS (
     SELECT user_id, movielens_id, rating, rated_epoch
-    FROM raw_ratings
+    FROM {{ratings}}
     WHERE user_id IS NOT NULL
       AND rated_epoch IS NOT NULL
       AND rating BETWEEN 0.5 AND 5.0

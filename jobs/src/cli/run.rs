@@ -45,13 +45,14 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
             "no --input given: generating scale {scale} data (seed {seed}) into {}/raw",
             lake.root()
         );
-        let inputs = pipeline::generate_into_lake(&lake, scale, seed)
-            .await
-            .context("generating data")?;
+        let inputs =
+            pipeline::generate_into_lake(&lake, scale, seed, settings.engine.ratings_part_bytes)
+                .await
+                .context("generating data")?;
         times.record("generate", started, None);
         inputs
     } else {
-        let inputs = raw_inputs(&args.inputs, &lake).await?;
+        let inputs = raw_inputs(&args.inputs, &lake, &settings).await?;
         times.record("land", started, None);
         inputs
     };

@@ -32,15 +32,19 @@ pub struct Args {
 }
 
 /// Lands `--input` files, or finds files already in the lake's raw zone.
-pub async fn raw_inputs(args: &InputArgs, lake: &Lake) -> anyhow::Result<RawInputs> {
+pub async fn raw_inputs(
+    args: &InputArgs,
+    lake: &Lake,
+    settings: &Settings,
+) -> anyhow::Result<RawInputs> {
     if let Some(dir) = &args.input {
         let local = LocalInputs::find(dir, &args.ratings, args.cpi.as_deref())?;
-        return Ok(local.land(lake).await?);
+        return Ok(local.land(lake, settings.engine.ratings_part_bytes).await?);
     }
     let inputs = RawInputs {
         movies: format!("{}/movies_metadata.csv", pipeline::RAW_KAGGLE),
         links: format!("{}/links.csv", pipeline::RAW_KAGGLE),
-        ratings: format!("{}/{}", pipeline::RAW_KAGGLE, args.ratings),
+        ratings: pipeline::ratings_dir_key(&args.ratings),
         cpi: format!("{}/{}", pipeline::RAW_FRED, pipeline::CPI_FILE),
     };
     anyhow::ensure!(
@@ -64,7 +68,7 @@ pub fn print_rejects(summary: &StageSummary) {
 
 pub async fn execute(args: Args, settings: &Settings) -> anyhow::Result<()> {
     let lake = Lake::open(settings)?;
-    let inputs = raw_inputs(&args.inputs, &lake).await?;
+    let inputs = raw_inputs(&args.inputs, &lake, settings).await?;
     let run_id = args.run_id.unwrap_or_else(pipeline::new_run_id);
     let summary = staging::stage(&lake, &inputs, &run_id)
         .await

@@ -45,6 +45,8 @@ pub fn executor_config(
         task_scheduling_policy: TaskSchedulingPolicy::PushStaged,
         work_dir: Some(placement.work_dir),
         executor_heartbeat_interval_seconds: cluster.heartbeat_secs,
+        job_data_ttl_seconds: cluster.work_dir_ttl_secs,
+        job_data_clean_up_interval_seconds: cluster.work_dir_sweep_secs,
         memory_pool_size: Some(placement.memory_bytes),
         override_config_producer: Some(Arc::new(move || session_config(&producer_settings))),
         override_runtime_producer: Some(Arc::new(move |_cfg| runtime_for_lake(&runtime_lake))),

@@ -80,6 +80,7 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
 pub struct RawInputs {
     pub movies: String,
     pub links: String,
+    /// A directory of CSV parts (see [`crate::pipeline::ratings_dir_key`]).
     pub ratings: String,
     pub cpi: String,
 }
@@ -116,13 +117,19 @@ pub async fn stage(
     inputs: &RawInputs,
     run_id: &str,
 ) -> Result<StageSummary, StageError> {
-    for key in [&inputs.movies, &inputs.links, &inputs.ratings, &inputs.cpi] {
+    for key in [&inputs.movies, &inputs.links, &inputs.cpi] {
         if !lake.exists(key).await? {
             return Err(StageError::Missing {
                 root: lake.root().into(),
                 key: key.clone(),
             });
         }
+    }
+    if lake.list(&inputs.ratings).await?.is_empty() {
+        return Err(StageError::Missing {
+            root: lake.root().into(),
+            key: format!("{}/part-*.csv", inputs.ratings),
+        });
     }
     let movies_bytes = lake.get(&inputs.movies).await?;
     let (movies, mut rejects) = movies::stage(&movies_bytes)?;

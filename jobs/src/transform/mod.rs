@@ -12,7 +12,13 @@ use std::time::Instant;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
-use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
+use std::sync::Arc;
+
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::Settings;
@@ -77,6 +83,14 @@ pub enum TransformError {
         #[source]
         source: datafusion::error::DataFusionError,
     },
+    #[error(
+        "transform step {table} ({file}) did not finish within {secs} s (engine.step_timeout_secs)"
+    )]
+    Timeout {
+        table: &'static str,
+        file: &'static str,
+        secs: u64,
+    },
     #[error("{file}: placeholder left unfilled in: {snippet}")]
     Placeholder { file: &'static str, snippet: String },
 }
@@ -132,25 +146,8 @@ pub async fn register_inputs(
         let url = lake.url(&Lake::table_key(Zone::Staging, &staging.run_id, table)) + "/";
         register_parquet(ctx, &format!("stg_{table}"), url).await?;
     }
-    let ratings_key = staging
-        .inputs
-        .get("ratings")
-        .cloned()
-        .unwrap_or_else(|| "raw/kaggle/ratings.csv".into());
-    let url = lake.url(&ratings_key);
-    let schema = ratings_schema();
-    ctx.deregister_table("raw_ratings").ok();
-    ctx.register_csv(
-        "raw_ratings",
-        &url,
-        CsvReadOptions::new().schema(&schema).has_header(true),
-    )
-    .await
-    .map_err(|source| TransformError::Register {
-        name: "raw_ratings".into(),
-        url,
-        source,
-    })?;
+    let parts = ratings_parts(lake, &staging).await?;
+    register_ratings(ctx, lake, "raw_ratings", &parts)?;
     Ok(staging)
 }
 
@@ -201,12 +198,24 @@ pub async fn transform(
             params.push(("date_from", from));
             params.push(("date_to", to));
         }
-        let sql = render(step, &params)?;
+        let sql = if step.table == "fact_rating" {
+            String::new()
+        } else {
+            render(step, &params)?
+        };
         info!(table = step.table, "writing");
         let started = Instant::now();
-        let rows = write_with_retries(ctx, lake, settings, run_id, step, &sql)
-            .instrument(info_span!("step", table = step.table))
-            .await?;
+        let key = Lake::table_key(Zone::Curated, run_id, step.table);
+        let rows = if step.table == "fact_rating" {
+            write_sharded(ctx, lake, settings, &staging, &key, step, &params)
+                .instrument(info_span!("step", table = step.table))
+                .await?
+        } else {
+            write_with_retries(ctx, lake, settings, &key, step, &sql)
+                .instrument(info_span!("step", table = step.table))
+                .await?
+        };
+        register_parquet(ctx, step.table, lake.url(&key) + "/").await?;
         let secs = started.elapsed().as_secs_f64();
         info!(
             table = step.table,
@@ -252,7 +261,9 @@ fn is_retryable(error: &TransformError) -> bool {
                 | E::NotImplemented(_)
                 | E::Configuration(_)
         ),
-        TransformError::Lake(_) | TransformError::Register { .. } => true,
+        TransformError::Lake(_)
+        | TransformError::Register { .. }
+        | TransformError::Timeout { .. } => true,
         TransformError::Placeholder { .. } => false,
     }
 }
@@ -262,7 +273,7 @@ async fn write_with_retries(
     ctx: &SessionContext,
     lake: &Lake,
     settings: &Settings,
-    run_id: &str,
+    key: &str,
     step: &Step,
     sql: &str,
 ) -> Result<u64, TransformError> {
@@ -270,7 +281,18 @@ async fn write_with_retries(
     let mut backoff = std::time::Duration::from_millis(settings.engine.retry_backoff_ms);
     let mut attempt = 0;
     loop {
-        match write_table(ctx, lake, run_id, step, sql).await {
+        let secs = settings.engine.step_timeout_secs;
+        let attempt_result = tokio::time::timeout(
+            std::time::Duration::from_secs(secs),
+            write_table(ctx, lake, key, step, sql),
+        )
+        .await
+        .unwrap_or(Err(TransformError::Timeout {
+            table: step.table,
+            file: step.file,
+            secs,
+        }));
+        match attempt_result {
             Ok(rows) => return Ok(rows),
             Err(e) if attempt < retries && is_retryable(&e) => {
                 attempt += 1;
@@ -283,18 +305,23 @@ async fn write_with_retries(
     }
 }
 
-/// Writes one step's result under the run and registers it; returns the row count.
+/// Writes one step's result as parquet under `key`; returns the row count.
 async fn write_table(
     ctx: &SessionContext,
     lake: &Lake,
-    run_id: &str,
+    key: &str,
     step: &Step,
     sql: &str,
 ) -> Result<u64, TransformError> {
-    let key = Lake::table_key(Zone::Curated, run_id, step.table);
-    // A rerun of the same run id replaces the table instead of adding files to it.
-    lake.delete_prefix(&key).await?;
-    let url = lake.url(&key) + "/";
+    // A retry or a rerun of the same run id replaces what is there instead of
+    // adding files to it.
+    lake.delete_prefix(key).await?;
+    // A key ending in .parquet is written as that one file; else a directory.
+    let url = if key.ends_with(".parquet") {
+        lake.url(key)
+    } else {
+        lake.url(key) + "/"
+    };
     let fail = |source| TransformError::Step {
         table: step.table,
         file: step.file,
@@ -313,8 +340,103 @@ async fn write_table(
         .filter_map(|b| b.column(0).as_primitive_opt::<UInt64Type>())
         .map(|c| (0..c.len()).map(|i| c.value(i)).sum::<u64>())
         .sum();
-    register_parquet(ctx, step.table, url).await?;
     Ok(rows)
+}
+
+/// The CSV parts of the staged run's raw ratings.
+async fn ratings_parts(lake: &Lake, staging: &Published) -> Result<Vec<String>, TransformError> {
+    let dir = staging
+        .inputs
+        .get("ratings")
+        .cloned()
+        .unwrap_or_else(|| "raw/kaggle/ratings".into());
+    Ok(lake
+        .list(&dir)
+        .await?
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.ends_with(".csv"))
+        .collect())
+}
+
+/// Registers `name` as the ratings in `parts` (a listing table over those files,
+/// which Ballista ships to executors like any file-backed table).
+fn register_ratings(
+    ctx: &SessionContext,
+    lake: &Lake,
+    name: &str,
+    parts: &[String],
+) -> Result<(), TransformError> {
+    let url = parts.first().map(|p| lake.url(p)).unwrap_or_default();
+    let fail = |source| TransformError::Register {
+        name: name.into(),
+        url: url.clone(),
+        source,
+    };
+    let paths = parts
+        .iter()
+        .map(|p| ListingTableUrl::parse(lake.url(p)))
+        .collect::<datafusion::error::Result<Vec<_>>>()
+        .map_err(fail)?;
+    let options = ListingOptions::new(Arc::new(CsvFormat::default().with_has_header(true)))
+        .with_file_extension(".csv");
+    let config = ListingTableConfig::new_with_multi_paths(paths)
+        .with_listing_options(options)
+        .with_schema(Arc::new(ratings_schema()));
+    let table = ListingTable::try_new(config).map_err(fail)?;
+    ctx.deregister_table(name).ok();
+    ctx.register_table(name, Arc::new(table)).map_err(fail)?;
+    Ok(())
+}
+
+/// Writes fact_rating as `engine.fact_write_shards` concurrent jobs, each over
+/// its own share of the raw ratings parts and into its own `shard-NNN.parquet`:
+/// Ballista writes a job's output from a single task, so one job would funnel
+/// 26M rows through one writer. Each shard retries on its own.
+async fn write_sharded(
+    ctx: &SessionContext,
+    lake: &Lake,
+    settings: &Settings,
+    staging: &Published,
+    key: &str,
+    step: &Step,
+    params: &[(&str, String)],
+) -> Result<u64, TransformError> {
+    let parts = ratings_parts(lake, staging).await?;
+    let shards = settings
+        .engine
+        .fact_write_shards
+        .clamp(1, parts.len().max(1));
+    // Shards of an earlier attempt with another shard count must not survive.
+    lake.delete_prefix(key).await?;
+    let jobs = (0..shards).map(|k| {
+        let mine: Vec<String> = parts.iter().skip(k).step_by(shards).cloned().collect();
+        async move {
+            let name = format!("raw_ratings_shard_{k}");
+            register_ratings(ctx, lake, &name, &mine)?;
+            let mut params = params.to_vec();
+            params.push(("ratings", name));
+            let sql = render(step, &params)?;
+            // One file per shard, side by side, so the table is one flat folder.
+            write_with_retries(
+                ctx,
+                lake,
+                settings,
+                &format!("{key}/shard-{k:03}.parquet"),
+                step,
+                &sql,
+            )
+            .await
+        }
+    });
+    let rows = futures::future::try_join_all(jobs).await?;
+    info!(
+        table = step.table,
+        shards,
+        parts = parts.len(),
+        "sharded write done"
+    );
+    Ok(rows.into_iter().sum())
 }
 
 /// Whole years spanning release dates, rating dates and CPI months.
