@@ -40,13 +40,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    tokio::runtime::Builder::new_multi_thread()
-        // Plans are (de)serialised and optimised recursively; deep plans overflow
-        // the default 2 MiB worker stacks in unoptimised builds.
-        .thread_stack_size(16 << 20)
-        .enable_all()
-        .build()?
-        .block_on(serve(args))
+    movielens::engine::runtime()?.block_on(serve(args))
 }
 
 async fn serve(args: Args) -> anyhow::Result<()> {

@@ -9,12 +9,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        // DataFusion plans recurse deeply; unoptimised builds need more than 2 MiB.
-        .thread_stack_size(16 << 20)
-        .enable_all()
-        .build()
-    {
+    let runtime = match movielens::engine::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -41,6 +41,16 @@ pub enum EngineError {
     },
 }
 
+/// The tokio runtime every movielens process runs on. DataFusion plans are
+/// (de)serialised and optimised recursively; deep plans overflow the default
+/// 2 MiB worker stacks in unoptimised builds, so workers get 16 MiB.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(16 << 20)
+        .enable_all()
+        .build()
+}
+
 /// A connected engine. Dropping it stops an embedded cluster.
 pub struct Engine {
     pub ctx: SessionContext,
