@@ -120,6 +120,11 @@ fn run_with_no_input_generates_says_so_and_reruns_replace_not_append() {
     };
     let first = run("r1");
     assert!(
+        stderr(&first).contains("ratings mapped"),
+        "the run reports what became of the ratings: {}",
+        stderr(&first)
+    );
+    assert!(
         stderr(&first).contains("no --input given: generating scale 0.002"),
         "{}",
         stderr(&first)

@@ -153,15 +153,39 @@ struct CpiWindow {
     movies_before_cpi_window: u64,
 }
 
-/// Reads the answers of the published curated run.
-pub async fn read(settings: &Settings, lake: &Lake) -> Result<Answers, AnswersError> {
-    let _ = settings;
+/// What became of the ratings read: outcome (`mapped` or why not) and count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RatingOutcome {
+    pub outcome: String,
+    pub n_ratings: u64,
+    pub n_movielens_ids: u64,
+}
+
+/// The published run's `rating_mapping`, largest outcome first.
+pub async fn rating_mapping(lake: &Lake) -> Result<Vec<RatingOutcome>, AnswersError> {
+    let ctx = curated_context(lake).await?;
+    rows(
+        &ctx,
+        "rating_mapping",
+        "SELECT * FROM rating_mapping ORDER BY n_ratings DESC, outcome",
+    )
+    .await
+}
+
+async fn curated_context(lake: &Lake) -> Result<SessionContext, AnswersError> {
     let runtime = runtime_for_lake(lake).map_err(|source| AnswersError::Query {
         table: "(lake)",
         source,
     })?;
     let ctx = SessionContext::new_with_config_rt(Default::default(), runtime);
     register_curated(&ctx, lake).await?;
+    Ok(ctx)
+}
+
+/// Reads the answers of the published curated run.
+pub async fn read(settings: &Settings, lake: &Lake) -> Result<Answers, AnswersError> {
+    let _ = settings;
+    let ctx = curated_context(lake).await?;
 
     let movies: Vec<RatedMovie> = rows(&ctx, "highest_rated",
         "SELECT rank, tmdb_id, title, release_year, n_ratings, mean_rating, weighted_rating FROM highest_rated ORDER BY rank").await?;

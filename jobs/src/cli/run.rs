@@ -76,6 +76,15 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
         .map(|t| t.1);
     times.record("transform", started, facts);
     drop(engine);
+    for o in answers::rating_mapping(&lake)
+        .await
+        .context("reading rating_mapping")?
+    {
+        eprintln!(
+            "ratings {:<24} {:>12}  ({} MovieLens ids)",
+            o.outcome, o.n_ratings, o.n_movielens_ids
+        );
+    }
 
     let started = Instant::now();
     let answers = answers::read(&settings, &lake)
