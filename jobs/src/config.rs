@@ -24,6 +24,8 @@ pub struct Settings {
     pub s3: S3Settings,
     /// Where the curated tables are loaded (none by default).
     pub warehouse: WarehouseSettings,
+    /// Where `movielens extract` downloads from.
+    pub extract: ExtractSettings,
     /// Parameters of the four answers.
     pub answers: AnswerSettings,
     /// What `run` generates when it is given no input.
@@ -115,6 +117,30 @@ pub struct WarehouseSettings {
     pub kind: String,
     /// Connection URL; may hold a password, so it is masked when printed.
     pub url: Secret,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractSettings {
+    /// Kaggle API base URL (the official client's shape:
+    /// `{base}/api/v1/datasets/download/{owner}/{dataset}`).
+    pub kaggle_base_url: String,
+    pub kaggle_dataset: String,
+    /// Directory holding kaggle.json when KAGGLE_USERNAME/KAGGLE_KEY are unset
+    /// ("" = ~/.kaggle).
+    pub kaggle_config_dir: String,
+    /// FRED base URL (`{base}/graph/fredgraph.csv?id=SERIES`).
+    pub fred_base_url: String,
+    pub fred_series: String,
+    /// Optional observation window, YYYY-MM-DD ("" = the whole series).
+    pub fred_start: String,
+    pub fred_end: String,
+    /// Attempts after the first on 429, 5xx, resets and truncated bodies.
+    pub retries: u32,
+    /// First backoff; doubled per retry, with jitter.
+    pub backoff_ms: u64,
+    /// Per-request timeout.
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -233,6 +259,18 @@ allow_http = false
 [warehouse]
 kind = "none"
 url = ""
+
+[extract]
+kaggle_base_url = "https://www.kaggle.com"
+kaggle_dataset = "rounakbanik/the-movies-dataset"
+kaggle_config_dir = ""
+fred_base_url = "https://fred.stlouisfed.org"
+fred_series = "CUSR0000SS62031"
+fred_start = ""
+fred_end = ""
+retries = 4
+backoff_ms = 500
+timeout_secs = 600
 
 [answers]
 top_n = 10

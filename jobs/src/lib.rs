@@ -8,6 +8,7 @@
 pub mod answers;
 pub mod config;
 pub mod engine;
+pub mod extract;
 pub mod generate;
 pub mod lake;
 pub mod logging;

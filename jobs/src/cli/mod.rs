@@ -3,6 +3,7 @@
 
 mod answers;
 mod config;
+mod extract;
 mod generate;
 mod run;
 mod stage;
@@ -42,6 +43,8 @@ enum Command {
     Config(config::Args),
     /// Write Kaggle-shaped data and a FRED CPI series at any scale.
     Generate(generate::Args),
+    /// Download the Kaggle dataset and the FRED CPI series into the lake's raw zone.
+    Extract(extract::Args),
     /// Land raw files in the lake and stage them (parse, clean, type).
     Stage(stage::Args),
     /// Build the star model and the marts with SQL on Ballista.
@@ -74,6 +77,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Config(args) => config::execute(args, &settings),
         Command::Generate(args) => generate::execute(args, &settings),
+        Command::Extract(args) => extract::execute(args, &settings).await,
         Command::Stage(args) => stage::execute(args, &settings).await,
         Command::Transform(args) => transform::execute(args, settings).await,
         Command::Answers(args) => answers::execute(args, &settings).await,

@@ -24,6 +24,9 @@ pub struct Args {
     /// Run id (default: a new one). Rerunning a run id replaces its tables.
     #[arg(long)]
     run_id: Option<String>,
+    /// Download the inputs from Kaggle and FRED first (`[extract]` config).
+    #[arg(long, conflicts_with = "input")]
+    extract: bool,
     /// How to print the answers.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -39,7 +42,12 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
     let mut times = StageTimes::default();
 
     let started = Instant::now();
-    let inputs = if args.inputs.input.is_none() {
+    let inputs = if args.extract {
+        super::extract::land(&settings, &lake, &run_id).await?;
+        let inputs = raw_inputs(&args.inputs, &lake, &settings).await?;
+        times.record("extract", started, None);
+        inputs
+    } else if args.inputs.input.is_none() {
         let (scale, seed) = (settings.generate.scale, settings.generate.seed);
         eprintln!(
             "no --input given: generating scale {scale} data (seed {seed}) into {}/raw",
