@@ -177,94 +177,87 @@ fn extract_lands_on_s3() {
     );
 }
 
+/// Runs an extract into a fresh lake `name` that must fail with a message
+/// containing `needle` and leave the raw zone empty; returns its stderr.
+fn fails_landing_nothing(
+    dir: &Path,
+    sources: &Sources,
+    name: &str,
+    key: &str,
+    env: &[(String, String)],
+    needle: &str,
+) -> String {
+    let lake = dir.join(name);
+    let out = extract(lake.to_str().unwrap(), sources, USER, key, env);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+    assert!(!lake.join("raw").exists(), "{name}: something was landed");
+    err
+}
+
 #[test]
 fn failures_say_what_happened_and_land_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data = data(dir.path());
+    let d = dir.path();
 
     // Wrong credentials: named user, never the key.
-    let sources = serve(dir.path(), &data, &[]);
-    let lake = dir.path().join("lake-auth");
-    let out = extract(lake.to_str().unwrap(), &sources, USER, "wrong-key-123", &[]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(
-        err.contains(&format!("Kaggle rejected the credentials for {USER}")),
-        "{err}"
+    let sources = serve(d, &data, &[]);
+    let err = fails_landing_nothing(
+        d,
+        &sources,
+        "lake-auth",
+        "wrong-key-123",
+        &[],
+        &format!("Kaggle rejected the credentials for {USER}"),
     );
     assert!(
         !err.contains("wrong-key-123") && !err.contains(KEY),
         "{err}"
     );
-    assert!(!lake.join("raw").exists());
-
-    // A truncated zip (complete response, incomplete archive).
-    let sources = serve(dir.path(), &data, &["--truncate-zip"]);
-    let lake = dir.path().join("lake-zip");
-    let out = extract(lake.to_str().unwrap(), &sources, USER, KEY, &[]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("not a complete zip"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!lake.join("raw").exists());
 
     // A dataset id Kaggle does not know.
-    let lake = dir.path().join("lake-404");
-    let out = extract(
-        lake.to_str().unwrap(),
+    let other = [(
+        "MOVIELENS_EXTRACT__KAGGLE_DATASET".to_string(),
+        "someone/no-such-dataset".to_string(),
+    )];
+    fails_landing_nothing(
+        d,
         &sources,
-        USER,
+        "lake-404",
         KEY,
-        &[(
-            "MOVIELENS_EXTRACT__KAGGLE_DATASET".into(),
-            "someone/no-such-dataset".into(),
-        )],
+        &other,
+        "no dataset someone/no-such-dataset",
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no dataset someone/no-such-dataset"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!lake.join("raw").exists());
+
+    // A truncated zip (complete response, incomplete archive).
+    let sources = serve(d, &data, &["--truncate-zip"]);
+    fails_landing_nothing(d, &sources, "lake-zip", KEY, &[], "not a complete zip");
 
     // A CSV in the zip with the wrong header.
-    let broken = dir.path().join("broken");
-    std::fs::create_dir_all(broken.join("kaggle")).unwrap();
-    std::fs::create_dir_all(broken.join("fred")).unwrap();
-    for f in ["movies_metadata.csv", "ratings.csv"] {
-        std::fs::copy(data.join("kaggle").join(f), broken.join("kaggle").join(f)).unwrap();
+    let broken = d.join("broken");
+    for sub in ["kaggle", "fred"] {
+        std::fs::create_dir_all(broken.join(sub)).unwrap();
+    }
+    for f in [
+        "kaggle/movies_metadata.csv",
+        "kaggle/ratings.csv",
+        "fred/CUSR0000SS62031.csv",
+    ] {
+        std::fs::copy(data.join(f), broken.join(f)).unwrap();
     }
     std::fs::write(
         broken.join("kaggle/links.csv"),
         "movie,imdb,tmdb\r\n1,0000001,2\r\n",
     )
     .unwrap();
-    std::fs::copy(
-        data.join("fred/CUSR0000SS62031.csv"),
-        broken.join("fred/CUSR0000SS62031.csv"),
-    )
-    .unwrap();
-    let sources = serve(dir.path(), &broken, &[]);
-    let lake = dir.path().join("lake-header");
-    let out = extract(lake.to_str().unwrap(), &sources, USER, KEY, &[]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("links.csv has header"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!lake.join("raw").exists());
+    let sources = serve(d, &broken, &[]);
+    fails_landing_nothing(d, &sources, "lake-header", KEY, &[], "links.csv has header");
 
     // FRED answering 200 with an HTML page.
-    let sources = serve(dir.path(), &data, &["--html-cpi"]);
-    let lake = dir.path().join("lake-html");
-    let out = extract(lake.to_str().unwrap(), &sources, USER, KEY, &[]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("HTML page"), "{}", stderr(&out));
-    assert!(!lake.join("raw").exists());
+    let sources = serve(d, &data, &["--html-cpi"]);
+    fails_landing_nothing(d, &sources, "lake-html", KEY, &[], "HTML page");
 }
 
 #[test]
