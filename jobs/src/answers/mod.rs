@@ -9,7 +9,6 @@ use datafusion::prelude::SessionContext;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Settings;
 use crate::engine::runtime_for_lake;
 use crate::lake::Lake;
 use crate::transform::{TransformError, register_curated};
@@ -183,8 +182,7 @@ async fn curated_context(lake: &Lake) -> Result<SessionContext, AnswersError> {
 }
 
 /// Reads the answers of the published curated run.
-pub async fn read(settings: &Settings, lake: &Lake) -> Result<Answers, AnswersError> {
-    let _ = settings;
+pub async fn read(lake: &Lake) -> Result<Answers, AnswersError> {
     let ctx = curated_context(lake).await?;
 
     let movies: Vec<RatedMovie> = rows(&ctx, "highest_rated",

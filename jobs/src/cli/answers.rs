@@ -26,6 +26,6 @@ pub fn print(answers: &Answers, format: Format) -> anyhow::Result<()> {
 
 pub async fn execute(args: Args, settings: &Settings) -> anyhow::Result<()> {
     let lake = Lake::open(settings)?;
-    let answers = answers::read(settings, &lake).await?;
+    let answers = answers::read(&lake).await?;
     print(&answers, args.format)
 }

@@ -95,9 +95,7 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
     }
 
     let started = Instant::now();
-    let answers = answers::read(&settings, &lake)
-        .await
-        .context("reading answers")?;
+    let answers = answers::read(&lake).await.context("reading answers")?;
     times.record("answers", started, None);
     print(&answers, args.format)?;
     times.print();
