@@ -96,43 +96,39 @@ impl LocalInputs {
         lake: &Lake,
         ratings_part_bytes: u64,
     ) -> Result<RawInputs, InputError> {
-        let mut keys = Vec::new();
-        for (path, zone) in [
-            (&self.movies, RAW_KAGGLE),
-            (&self.links, RAW_KAGGLE),
-            (&self.cpi, RAW_FRED),
-        ] {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let key = format!("{zone}/{name}");
-            let started = Instant::now();
-            let bytes = lake.upload_file(path, &key).await?;
-            info!(file = %path.display(), key, bytes, secs = format!("{:.2}", started.elapsed().as_secs_f64()), "landed");
-            keys.push(key);
-        }
-        let name = self
-            .ratings
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let dir = ratings_dir_key(&name);
+        let movies = land_file(lake, &self.movies, RAW_KAGGLE).await?;
+        let links = land_file(lake, &self.links, RAW_KAGGLE).await?;
+        let cpi = land_file(lake, &self.cpi, RAW_FRED).await?;
+
+        let ratings = ratings_dir_key(&file_name(&self.ratings));
         let started = Instant::now();
         let parts = lake
-            .upload_csv_parts(&self.ratings, &dir, ratings_part_bytes)
+            .upload_csv_parts(&self.ratings, &ratings, ratings_part_bytes)
             .await?;
         let bytes: u64 = parts.iter().map(|p| p.1).sum();
-        info!(file = %self.ratings.display(), key = dir, parts = parts.len(), bytes, secs = format!("{:.2}", started.elapsed().as_secs_f64()), "landed");
-        let mut keys = keys.into_iter();
-        let mut next = || keys.next().expect("three keys");
+        info!(file = %self.ratings.display(), key = ratings, parts = parts.len(), bytes, secs = format!("{:.2}", started.elapsed().as_secs_f64()), "landed");
         Ok(RawInputs {
-            movies: next(),
-            links: next(),
-            cpi: next(),
-            ratings: dir,
+            movies,
+            links,
+            ratings,
+            cpi,
         })
     }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Uploads one file to `zone/<its name>`; returns the key.
+async fn land_file(lake: &Lake, path: &Path, zone: &str) -> Result<String, InputError> {
+    let key = format!("{zone}/{}", file_name(path));
+    let started = Instant::now();
+    let bytes = lake.upload_file(path, &key).await?;
+    info!(file = %path.display(), key, bytes, secs = format!("{:.2}", started.elapsed().as_secs_f64()), "landed");
+    Ok(key)
 }
 
 /// Where a ratings file named `name` lands: `raw/kaggle/<name without .csv>/part-NNNNN.csv`.

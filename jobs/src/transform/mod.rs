@@ -198,23 +198,19 @@ pub async fn transform(
             params.push(("date_from", from));
             params.push(("date_to", to));
         }
-        let sql = if step.table == "fact_rating" {
-            String::new()
-        } else {
-            render(step, &params)?
-        };
         info!(table = step.table, "writing");
         let started = Instant::now();
         let key = Lake::table_key(Zone::Curated, run_id, step.table);
-        let rows = if step.table == "fact_rating" {
-            write_sharded(ctx, lake, settings, &staging, &key, step, &params)
-                .instrument(info_span!("step", table = step.table))
-                .await?
-        } else {
-            write_with_retries(ctx, lake, settings, &key, step, &sql)
-                .instrument(info_span!("step", table = step.table))
-                .await?
+        let write = async {
+            if step.table == "fact_rating" {
+                write_sharded(ctx, lake, settings, &staging, &key, step, &params).await
+            } else {
+                write_with_retries(ctx, lake, settings, &key, step, &render(step, &params)?).await
+            }
         };
+        let rows = write
+            .instrument(info_span!("step", table = step.table))
+            .await?;
         register_parquet(ctx, step.table, lake.url(&key) + "/").await?;
         let secs = started.elapsed().as_secs_f64();
         info!(
