@@ -24,6 +24,8 @@ pub struct Settings {
     pub s3: S3Settings,
     /// Where the curated tables are loaded (none by default).
     pub warehouse: WarehouseSettings,
+    /// Thresholds of the data-quality checks.
+    pub checks: CheckSettings,
     /// Where `movielens extract` downloads from.
     pub extract: ExtractSettings,
     /// Parameters of the four answers.
@@ -117,6 +119,19 @@ pub struct WarehouseSettings {
     pub kind: String,
     /// Connection URL; may hold a password, so it is masked when printed.
     pub url: Secret,
+    /// Schema holding the tables (the load builds the next run in `<schema>_load`).
+    pub schema: String,
+    /// Redshift only: ARN of the IAM role Redshift assumes to read the lake bucket.
+    pub iam_role: String,
+    pub connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSettings {
+    /// A staged input file fails the check when more than this fraction of
+    /// its records were dropped (malformed, duplicate or unparseable).
+    pub max_rejected_fraction: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -259,6 +274,12 @@ allow_http = false
 [warehouse]
 kind = "none"
 url = ""
+schema = "movielens"
+iam_role = ""
+connect_timeout_secs = 10
+
+[checks]
+max_rejected_fraction = 0.05
 
 [extract]
 kaggle_base_url = "https://www.kaggle.com"
@@ -325,6 +346,26 @@ impl Settings {
                 key: "log.format",
                 value: self.log.format.clone(),
                 reason: "expected human or json",
+            });
+        }
+        let schema = &self.warehouse.schema;
+        if schema.is_empty()
+            || !schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(ConfigError::Invalid {
+                key: "warehouse.schema",
+                value: schema.clone(),
+                reason: "expected a lower-case SQL identifier (a-z, 0-9, _)",
+            });
+        }
+        let f = self.checks.max_rejected_fraction;
+        if !(0.0..=1.0).contains(&f) {
+            return Err(ConfigError::Invalid {
+                key: "checks.max_rejected_fraction",
+                value: f.to_string(),
+                reason: "expected a fraction between 0 and 1",
             });
         }
         let p = self.answers.min_ratings_percentile;

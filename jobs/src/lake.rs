@@ -187,6 +187,12 @@ impl Lake {
         format!("{}/{}", self.url, key.trim_start_matches('/'))
     }
 
+    /// The store and full path of a key, for readers that stream from it
+    /// (parquet files read row group by row group).
+    pub fn object(&self, key: &str) -> (Arc<dyn ObjectStore>, Path) {
+        (Arc::clone(&self.store), self.path(key))
+    }
+
     fn path(&self, key: &str) -> Path {
         let key = Path::from(key);
         self.prefix.parts().chain(key.parts()).collect()

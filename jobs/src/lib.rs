@@ -3,9 +3,10 @@
 //!
 //! Stages, each a module: [`generate`] (test data) → land raw files in the [`lake`]
 //! → [`staging`] (parse and clean) → [`transform`] (SQL plans on the [`engine`]) →
-//! [`answers`].
+//! [`warehouse`] (load) → [`checks`] (data quality) → [`answers`].
 
 pub mod answers;
+pub mod checks;
 pub mod config;
 pub mod engine;
 pub mod extract;
@@ -13,5 +14,7 @@ pub mod generate;
 pub mod lake;
 pub mod logging;
 pub mod pipeline;
+pub mod progress;
 pub mod staging;
 pub mod transform;
+pub mod warehouse;

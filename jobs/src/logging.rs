@@ -6,7 +6,8 @@ use tracing_subscriber::EnvFilter;
 
 // `ballista_scheduler::display` only renders stage metrics for debugging; it logs a
 // spurious ERROR when a plan's metrics do not line up (e.g. plans with UNNEST).
-const QUIET_DEPENDENCIES: &str = "ballista_scheduler::display=off,ballista=warn,ballista_core=warn,ballista_scheduler=warn,ballista_executor=warn,datafusion=warn,h2=warn,tonic=warn,hyper=warn,tower=warn";
+// sqlx logs Postgres notices ("already exists, skipping") at info.
+const QUIET_DEPENDENCIES: &str = "ballista_scheduler::display=off,ballista=warn,ballista_core=warn,ballista_scheduler=warn,ballista_executor=warn,datafusion=warn,h2=warn,tonic=warn,hyper=warn,tower=warn,sqlx=warn";
 
 /// Installs the global subscriber. `RUST_LOG`, when set, wins over `level`.
 pub fn init(format: &str, level: &str) {

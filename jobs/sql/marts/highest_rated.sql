@@ -62,7 +62,7 @@ weighted AS (
 ranked AS (
     SELECT
         *,
-        row_number() OVER (ORDER BY weighted_rating DESC, n_ratings DESC, tmdb_id ASC) AS rank
+        CAST(row_number() OVER (ORDER BY weighted_rating DESC, n_ratings DESC, tmdb_id ASC) AS BIGINT) AS rank
     FROM weighted
 )
 

@@ -9,9 +9,8 @@ use datafusion::prelude::SessionContext;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::runtime_for_lake;
 use crate::lake::Lake;
-use crate::transform::{TransformError, register_curated};
+use crate::transform::{TransformError, local_curated_context};
 
 pub use text::render_text;
 
@@ -172,13 +171,7 @@ pub async fn rating_mapping(lake: &Lake) -> Result<Vec<RatingOutcome>, AnswersEr
 }
 
 async fn curated_context(lake: &Lake) -> Result<SessionContext, AnswersError> {
-    let runtime = runtime_for_lake(lake).map_err(|source| AnswersError::Query {
-        table: "(lake)",
-        source,
-    })?;
-    let ctx = SessionContext::new_with_config_rt(Default::default(), runtime);
-    register_curated(&ctx, lake).await?;
-    Ok(ctx)
+    Ok(local_curated_context(lake).await?.0)
 }
 
 /// Reads the answers of the published curated run.

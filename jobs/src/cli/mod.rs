@@ -2,9 +2,11 @@
 //! every subcommand.
 
 mod answers;
+mod check;
 mod config;
 mod extract;
 mod generate;
+mod load;
 mod run;
 mod stage;
 mod summary;
@@ -49,9 +51,13 @@ enum Command {
     Stage(stage::Args),
     /// Build the star model and the marts with SQL on Ballista.
     Transform(transform::Args),
+    /// Load the published curated run into the warehouse (Postgres or Redshift).
+    Load(load::Args),
+    /// Data-quality checks on the warehouse (or the lake); non-zero exit on failure.
+    Check(check::Args),
     /// Print the four answers from the published marts.
     Answers(answers::Args),
-    /// Everything end to end: (generate) → stage → transform → answers.
+    /// Everything end to end: (generate) → stage → transform → (load) → check → answers.
     Run(run::Args),
 }
 
@@ -80,6 +86,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Extract(args) => extract::execute(args, &settings).await,
         Command::Stage(args) => stage::execute(args, &settings).await,
         Command::Transform(args) => transform::execute(args, settings).await,
+        Command::Load(args) => load::execute(args, &settings).await,
+        Command::Check(args) => check::execute(args, &settings).await,
         Command::Answers(args) => answers::execute(args, &settings).await,
         Command::Run(args) => run::execute(args, settings).await,
     }

@@ -94,6 +94,27 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
         );
     }
 
+    if settings.warehouse.kind != "none" {
+        let started = Instant::now();
+        let loaded = movielens::warehouse::load(&settings, &lake, Some(&run_id))
+            .await
+            .context("loading the warehouse")?;
+        super::load::print_summary(&loaded);
+        times.record("load", started, Some(loaded.rows()));
+    }
+
+    let started = Instant::now();
+    let report = movielens::checks::check(&settings, &lake)
+        .await
+        .context("data-quality checks")?;
+    times.record("check", started, Some(report.checks.len() as u64));
+    // On stderr: stdout carries the answers only (e.g. --format json).
+    eprint!("{}", movielens::checks::render_text(&report));
+    if let Err(e) = super::check::judge(&report) {
+        times.print();
+        return Err(e);
+    }
+
     let started = Instant::now();
     let answers = answers::read(&lake).await.context("reading answers")?;
     times.record("answers", started, None);

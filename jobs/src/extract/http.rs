@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures::StreamExt;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::Rng;
 use tokio::io::AsyncWriteExt;
 use tracing::warn;
@@ -105,7 +104,7 @@ async fn try_once(
         return Ok(Attempt::Final(status));
     }
     let expected = response.content_length();
-    let bar = progress(expected, label);
+    let bar = crate::progress::bar(expected, label, crate::progress::Unit::Bytes);
     let mut file = tokio::fs::File::create(dest)
         .await
         .map_err(|e| format!("creating {}: {e}", dest.display()))?;
@@ -133,22 +132,3 @@ async fn try_once(
     Ok(Attempt::Done(written))
 }
 
-/// A bytes/rate/ETA bar on a terminal; hidden in a pipe or a log file.
-fn progress(total: Option<u64>, label: &str) -> ProgressBar {
-    let bar = match total {
-        Some(n) => ProgressBar::new(n),
-        None => ProgressBar::no_length(),
-    };
-    bar.set_draw_target(ProgressDrawTarget::stderr());
-    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_message(label.to_string());
-    bar
-}

@@ -136,8 +136,8 @@ async fn register_parquet(
         })
 }
 
-/// Registers the published staging run (`stg_*`) and its raw ratings file.
-pub async fn register_inputs(
+/// Registers the published staging run's tables as `stg_<table>`.
+pub async fn register_staged(
     ctx: &SessionContext,
     lake: &Lake,
 ) -> Result<Published, TransformError> {
@@ -146,6 +146,15 @@ pub async fn register_inputs(
         let url = lake.url(&Lake::table_key(Zone::Staging, &staging.run_id, table)) + "/";
         register_parquet(ctx, &format!("stg_{table}"), url).await?;
     }
+    Ok(staging)
+}
+
+/// Registers the published staging run (`stg_*`) and its raw ratings file.
+pub async fn register_inputs(
+    ctx: &SessionContext,
+    lake: &Lake,
+) -> Result<Published, TransformError> {
+    let staging = register_staged(ctx, lake).await?;
     let parts = ratings_parts(lake, &staging).await?;
     register_ratings(ctx, lake, "raw_ratings", &parts)?;
     Ok(staging)
@@ -162,6 +171,21 @@ pub async fn register_curated(
         register_parquet(ctx, table, url).await?;
     }
     Ok(curated)
+}
+
+/// A DataFusion context in this process (no cluster) with the published
+/// curated run registered: for readers of small results and for checks.
+pub async fn local_curated_context(
+    lake: &Lake,
+) -> Result<(SessionContext, Published), TransformError> {
+    let runtime = crate::engine::runtime_for_lake(lake).map_err(|source| TransformError::Register {
+        name: "(lake object store)".into(),
+        url: lake.root().into(),
+        source,
+    })?;
+    let ctx = SessionContext::new_with_config_rt(Default::default(), runtime);
+    let curated = register_curated(&ctx, lake).await?;
+    Ok((ctx, curated))
 }
 
 /// What the transform wrote.

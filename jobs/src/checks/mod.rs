@@ -1,0 +1,335 @@
+//! Data-quality checks: `movielens check`, and the last stage of `movielens run`.
+//!
+//! Each check is one SQL query returning one number (the observed value) and a
+//! rule it must satisfy. The same queries run on the warehouse (Postgres or
+//! Redshift, tables found through the search path) or, with no warehouse
+//! configured, on the lake's published curated run with DataFusion. Any failed
+//! check makes the command exit non-zero, so Airflow marks the task failed.
+
+mod report;
+
+use std::collections::BTreeMap;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::lake::{Lake, LakeError};
+use crate::transform::{TransformError, local_curated_context};
+use crate::warehouse::schema::{TABLES, Table};
+use crate::warehouse::{Warehouse, WarehouseError};
+
+pub use report::render_text;
+
+/// Every fact row's movie exists in `dim_movie`.
+const FACT_MOVIE_EXISTS: &str = "SELECT CAST(count(*) AS BIGINT) FROM fact_rating AS f \
+     LEFT JOIN dim_movie AS d ON d.tmdb_id = f.tmdb_id WHERE d.tmdb_id IS NULL";
+
+/// Every bridge row points at a movie and a genre.
+const MOVIE_GENRE_REFS: &str = "SELECT CAST(count(*) AS BIGINT) FROM movie_genre AS b \
+     LEFT JOIN dim_movie AS d ON d.tmdb_id = b.tmdb_id \
+     LEFT JOIN dim_genre AS g ON g.genre = b.genre \
+     WHERE d.tmdb_id IS NULL OR g.genre IS NULL";
+
+/// Ratings are half stars from 0.5 to 5.0.
+const RATINGS_HALF_STARS: &str = "SELECT CAST(count(*) AS BIGINT) FROM fact_rating \
+     WHERE rating IS NULL OR rating < 0.5 OR rating > 5.0 OR rating * 2 <> round(rating * 2)";
+
+/// Months missing between the first and last CPI month (FRED publishes every
+/// month; a blank value is a NULL cpi, not a missing month).
+const CPI_MONTHS_MISSING: &str = "SELECT CAST(coalesce(\
+     max(year * 12 + month_of_year) - min(year * 12 + month_of_year) + 1 \
+     - count(DISTINCT year * 12 + month_of_year), 0) AS BIGINT) FROM dim_cpi";
+
+/// Records dropped by staging, per input file.
+const DROPPED_BY_FILE: &str = "SELECT file, CAST(count(*) AS BIGINT) AS dropped \
+     FROM stg_rejects WHERE action = 'dropped' GROUP BY file ORDER BY file";
+
+fn key_nulls_sql(table: &Table) -> String {
+    let any_null: Vec<String> = table
+        .key
+        .iter()
+        .map(|k| format!("\"{k}\" IS NULL"))
+        .collect();
+    format!(
+        "SELECT CAST(count(*) AS BIGINT) FROM {} WHERE {}",
+        table.name,
+        any_null.join(" OR ")
+    )
+}
+
+fn key_duplicates_sql(table: &Table) -> String {
+    let key = crate::warehouse::schema::quoted_list(table.key);
+    format!(
+        "SELECT CAST(count(*) AS BIGINT) FROM (SELECT {key} FROM {} GROUP BY {key} HAVING count(*) > 1) AS duplicated",
+        table.name
+    )
+}
+
+fn row_count_sql(table: &Table) -> String {
+    format!("SELECT CAST(count(*) AS BIGINT) FROM {}", table.name)
+}
+
+/// The rule an observed value must satisfy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "rule", content = "value", rename_all = "snake_case")]
+pub enum Rule {
+    Equals(i64),
+    AtLeast(i64),
+    AtMost(f64),
+}
+
+impl Rule {
+    fn holds(self, observed: f64) -> bool {
+        match self {
+            Rule::Equals(v) => observed == v as f64,
+            Rule::AtLeast(v) => observed >= v as f64,
+            Rule::AtMost(v) => observed <= v,
+        }
+    }
+}
+
+/// One check's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub check: String,
+    pub passed: bool,
+    pub observed: f64,
+    pub expected: Rule,
+}
+
+/// All checks of one invocation.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// `warehouse <url>` or `lake <root>`.
+    pub target: String,
+    /// The curated run checked.
+    pub run_id: String,
+    pub checks: Vec<CheckResult>,
+}
+
+impl CheckReport {
+    pub fn failed(&self) -> Vec<&CheckResult> {
+        self.checks.iter().filter(|c| !c.passed).collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Tables(#[from] TransformError),
+    #[error("check {check} on the lake: {source}")]
+    Query {
+        check: String,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+    #[error(
+        "warehouse {url} holds run {loaded:?} but the lake's published run is {published}; run `movielens load` first"
+    )]
+    NotLoaded {
+        url: String,
+        loaded: Option<String>,
+        published: String,
+    },
+}
+
+/// Where the checks' queries run.
+enum Target<'a> {
+    Lake(SessionContext),
+    Warehouse(&'a mut Warehouse),
+}
+
+impl Target<'_> {
+    async fn scalar(&mut self, check: &str, sql: &str) -> Result<i64, CheckError> {
+        match self {
+            Target::Warehouse(wh) => Ok(wh.query_i64(sql).await?),
+            Target::Lake(ctx) => {
+                let fail = |source| CheckError::Query {
+                    check: check.into(),
+                    source,
+                };
+                let batches = ctx.sql(sql).await.map_err(fail)?.collect().await.map_err(fail)?;
+                Ok(batches
+                    .iter()
+                    .find(|b| b.num_rows() > 0)
+                    .and_then(|b| {
+                        let c = b.column(0).as_primitive_opt::<Int64Type>()?;
+                        (!c.is_null(0)).then(|| c.value(0))
+                    })
+                    .unwrap_or(0))
+            }
+        }
+    }
+}
+
+/// The checks every target runs: keys, references, ratings, CPI months, marts.
+fn model_checks() -> Vec<(String, String, Rule)> {
+    let mut checks = Vec::new();
+    for table in TABLES.iter().filter(|t| !t.key.is_empty()) {
+        checks.push((format!("key_not_null {}", table.name), key_nulls_sql(table), Rule::Equals(0)));
+        checks.push((format!("key_unique {}", table.name), key_duplicates_sql(table), Rule::Equals(0)));
+    }
+    checks.push(("fact_movie_exists".into(), FACT_MOVIE_EXISTS.into(), Rule::Equals(0)));
+    checks.push(("movie_genre_references".into(), MOVIE_GENRE_REFS.into(), Rule::Equals(0)));
+    checks.push(("rating_half_stars_in_range".into(), RATINGS_HALF_STARS.into(), Rule::Equals(0)));
+    checks.push(("cpi_months_contiguous".into(), CPI_MONTHS_MISSING.into(), Rule::Equals(0)));
+    for mart in TABLES.iter().filter(|t| t.is_mart) {
+        checks.push((format!("mart_not_empty {}", mart.name), row_count_sql(mart), Rule::AtLeast(1)));
+    }
+    checks
+}
+
+async fn run_all(
+    target: &mut Target<'_>,
+    checks: Vec<(String, String, Rule)>,
+    out: &mut Vec<CheckResult>,
+) -> Result<(), CheckError> {
+    for (name, sql, rule) in checks {
+        let observed = target.scalar(&name, &sql).await? as f64;
+        out.push(CheckResult {
+            passed: rule.holds(observed),
+            check: name,
+            observed,
+            expected: rule,
+        });
+    }
+    Ok(())
+}
+
+/// The staged table a raw file feeds (the CPI file is named after its series).
+fn staged_table_of(file: &str) -> &'static str {
+    if file == crate::staging::movies::FILE {
+        "movies"
+    } else if file == crate::staging::links::FILE {
+        "links"
+    } else {
+        "cpi"
+    }
+}
+
+/// Staging's dropped records per input file, as a fraction of the file's
+/// records, against `checks.max_rejected_fraction`.
+async fn rejected_fractions(
+    lake: &Lake,
+    settings: &Settings,
+    ctx: &SessionContext,
+) -> Result<Vec<CheckResult>, CheckError> {
+    let staging = crate::transform::register_staged(ctx, lake).await?;
+    let fail = |source| CheckError::Query {
+        check: "rejected_fraction".into(),
+        source,
+    };
+    let batches = ctx
+        .sql(DROPPED_BY_FILE)
+        .await
+        .map_err(fail)?
+        .collect()
+        .await
+        .map_err(fail)?;
+    let mut dropped: BTreeMap<String, i64> = BTreeMap::new();
+    for b in &batches {
+        let files = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).map_err(|e| fail(e.into()))?;
+        let files = files.as_string::<i32>();
+        let counts = b.column(1).as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            dropped.insert(files.value(i).to_string(), counts.value(i));
+        }
+    }
+    let mut dropped_by_table: BTreeMap<&str, f64> = BTreeMap::new();
+    for (file, n) in &dropped {
+        *dropped_by_table.entry(staged_table_of(file)).or_default() += *n as f64;
+    }
+    let limit = settings.checks.max_rejected_fraction;
+    let mut out = Vec::new();
+    for table in ["movies", "links", "cpi"] {
+        let n = dropped_by_table.get(table).copied().unwrap_or(0.0);
+        let total = staging.tables.get(table).copied().unwrap_or(0) as f64 + n;
+        let fraction = if total > 0.0 { n / total } else { 0.0 };
+        out.push(CheckResult {
+            check: format!("rejected_fraction {table}"),
+            observed: fraction,
+            expected: Rule::AtMost(limit),
+            passed: Rule::AtMost(limit).holds(fraction),
+        });
+    }
+    Ok(out)
+}
+
+/// Runs every check: on the warehouse when one is configured (plus its row
+/// counts against the lake), else on the lake's published curated run.
+pub async fn check(settings: &Settings, lake: &Lake) -> Result<CheckReport, CheckError> {
+    let (ctx, curated) = local_curated_context(lake).await?;
+    let mut checks = rejected_fractions(lake, settings, &ctx).await?;
+    if settings.warehouse.kind == "none" {
+        run_all(&mut Target::Lake(ctx), model_checks(), &mut checks).await?;
+        return Ok(CheckReport {
+            target: format!("lake {}", lake.root()),
+            run_id: curated.run_id,
+            checks,
+        });
+    }
+    let mut wh = Warehouse::connect(settings).await?;
+    let loaded = wh.loaded_run().await?;
+    if loaded.as_deref() != Some(curated.run_id.as_str()) {
+        return Err(CheckError::NotLoaded {
+            url: wh.url.clone(),
+            loaded,
+            published: curated.run_id,
+        });
+    }
+    wh.execute(&format!("SET search_path TO {}", wh.schema)).await?;
+    let mut row_counts = Vec::new();
+    for table in TABLES {
+        let expected = curated.tables.get(table.name).copied().unwrap_or(0) as i64;
+        row_counts.push((format!("rows {}", table.name), row_count_sql(table), Rule::Equals(expected)));
+    }
+    let target = format!("warehouse {}", wh.url);
+    let mut on_warehouse = Target::Warehouse(&mut wh);
+    run_all(&mut on_warehouse, row_counts, &mut checks).await?;
+    run_all(&mut on_warehouse, model_checks(), &mut checks).await?;
+    wh.close().await;
+    Ok(CheckReport {
+        target,
+        run_id: curated.run_id,
+        checks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_hold_and_fail_where_they_should() {
+        assert!(Rule::Equals(0).holds(0.0));
+        assert!(!Rule::Equals(0).holds(1.0));
+        assert!(Rule::AtLeast(1).holds(3.0));
+        assert!(!Rule::AtLeast(1).holds(0.0));
+        assert!(Rule::AtMost(0.01).holds(0.01));
+        assert!(!Rule::AtMost(0.01).holds(0.0101));
+    }
+
+    #[test]
+    fn every_keyed_table_and_mart_is_checked() {
+        let names: Vec<String> = model_checks().into_iter().map(|c| c.0).collect();
+        for t in TABLES {
+            if !t.key.is_empty() {
+                assert!(names.contains(&format!("key_unique {}", t.name)), "{names:?}");
+            }
+            if t.is_mart {
+                assert!(names.contains(&format!("mart_not_empty {}", t.name)), "{names:?}");
+            }
+        }
+        assert_eq!(
+            key_duplicates_sql(crate::warehouse::schema::table("movie_genre").unwrap()),
+            "SELECT CAST(count(*) AS BIGINT) FROM (SELECT \"tmdb_id\", \"genre\" FROM movie_genre GROUP BY \"tmdb_id\", \"genre\" HAVING count(*) > 1) AS duplicated"
+        );
+    }
+}

@@ -1,0 +1,424 @@
+//! The warehouse schema: every curated table with its columns, keys and
+//! distribution, and the DDL for each flavour (Postgres, Redshift).
+//!
+//! Columns are listed in the order the transform writes them to parquet:
+//! Redshift's `COPY … FORMAT AS PARQUET` maps columns by position, and the
+//! loaders check the parquet schema against this list before copying.
+
+/// Bump when a table, column or type changes: `movielens load` then drops and
+/// recreates the warehouse tables (they are reloaded from the lake in full on
+/// every load, so nothing is lost).
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// SQL flavours the loader speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    Postgres,
+    Redshift,
+}
+
+/// Column types, named by what they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// 64-bit integer ids and counts.
+    BigInt,
+    /// Small integers: years, months, quarters, days.
+    Int,
+    /// Money in whole dollars (BIGINT: the old system overflowed INTEGER).
+    Money,
+    /// A half-star rating 0.5 … 5.0, kept exactly (the old system lost the half).
+    Rating,
+    /// Means, shares, CPI values.
+    Double,
+    Boolean,
+    Date,
+    /// A UTC instant.
+    Timestamp,
+    /// Text of at most this many bytes (Redshift VARCHAR counts bytes).
+    Text(u32),
+}
+
+impl ColumnType {
+    /// The column type in `flavour`'s DDL.
+    pub fn sql(self, flavour: Flavour) -> String {
+        use ColumnType::*;
+        match (self, flavour) {
+            (BigInt | Money, _) => "BIGINT".into(),
+            (Int, _) => "INTEGER".into(),
+            (Rating, _) => "NUMERIC(2,1)".into(),
+            (Double, _) => "DOUBLE PRECISION".into(),
+            (Boolean, _) => "BOOLEAN".into(),
+            (Date, _) => "DATE".into(),
+            (Timestamp, _) => "TIMESTAMP".into(),
+            (Text(_), Flavour::Postgres) => "TEXT".into(),
+            (Text(n), Flavour::Redshift) => format!("VARCHAR({n})"),
+        }
+    }
+}
+
+/// How Redshift spreads a table over its slices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Distribution {
+    /// A copy on every node: small dimensions and marts, joined without moving data.
+    All,
+    /// Rows placed by this column's hash: the fact table, co-located with its joins.
+    Key(&'static str),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    pub nullable: bool,
+}
+
+/// One warehouse table, loaded from the curated table of the same name.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static [Column],
+    /// Columns that identify a row (primary key in Postgres; checked unique
+    /// and not null by `movielens check`). Empty for the fact table, whose
+    /// source guarantees no natural key.
+    pub key: &'static [&'static str],
+    /// Further (non-unique) indexes in Postgres.
+    pub indexes: &'static [&'static str],
+    pub distribution: Distribution,
+    /// Redshift sort key.
+    pub sort_key: &'static [&'static str],
+    /// An answer mart: `movielens check` requires it non-empty.
+    pub is_mart: bool,
+}
+
+const fn col(name: &'static str, ty: ColumnType) -> Column {
+    Column {
+        name,
+        ty,
+        nullable: true,
+    }
+}
+
+const fn req(name: &'static str, ty: ColumnType) -> Column {
+    Column {
+        name,
+        ty,
+        nullable: false,
+    }
+}
+
+use ColumnType::*;
+
+const TITLE: ColumnType = Text(2048);
+const NAME: ColumnType = Text(256);
+
+/// Every table the warehouse holds, dimensions first.
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "dim_movie",
+        columns: &[
+            req("tmdb_id", BigInt),
+            col("imdb_id", Text(32)),
+            req("title", TITLE),
+            req("original_title", TITLE),
+            col("original_language", Text(16)),
+            req("adult", Boolean),
+            col("status", Text(64)),
+            col("release_date", Date),
+            col("release_year", Int),
+            col("release_month", Int),
+            col("release_quarter", Int),
+            col("budget", Money),
+            col("revenue", Money),
+            col("runtime", Double),
+            col("popularity", Double),
+            col("vote_average", Double),
+            col("vote_count", BigInt),
+            col("release_month_start", Date),
+        ],
+        key: &["tmdb_id"],
+        indexes: &[],
+        distribution: Distribution::All,
+        sort_key: &["tmdb_id"],
+        is_mart: false,
+    },
+    Table {
+        name: "movie_genre",
+        columns: &[req("tmdb_id", BigInt), req("genre", NAME)],
+        key: &["tmdb_id", "genre"],
+        indexes: &["genre"],
+        distribution: Distribution::All,
+        sort_key: &["tmdb_id"],
+        is_mart: false,
+    },
+    Table {
+        name: "dim_genre",
+        columns: &[
+            req("genre", NAME),
+            col("tmdb_genre_id", BigInt),
+            req("n_movies", BigInt),
+        ],
+        key: &["genre"],
+        indexes: &[],
+        distribution: Distribution::All,
+        sort_key: &["genre"],
+        is_mart: false,
+    },
+    Table {
+        name: "fact_rating",
+        columns: &[
+            req("user_id", BigInt),
+            req("tmdb_id", BigInt),
+            req("movielens_id", BigInt),
+            req("rating", Rating),
+            req("rated_at", Timestamp),
+        ],
+        key: &[],
+        indexes: &["tmdb_id"],
+        distribution: Distribution::Key("tmdb_id"),
+        sort_key: &["rated_at"],
+        is_mart: false,
+    },
+    Table {
+        name: "rating_mapping",
+        columns: &[
+            req("outcome", Text(64)),
+            req("n_ratings", BigInt),
+            req("n_movielens_ids", BigInt),
+        ],
+        key: &["outcome"],
+        indexes: &[],
+        distribution: Distribution::All,
+        sort_key: &["outcome"],
+        is_mart: false,
+    },
+    Table {
+        name: "dim_cpi",
+        columns: &[
+            req("month", Date),
+            req("year", Int),
+            req("month_of_year", Int),
+            col("cpi", Double),
+            req("series_id", Text(32)),
+        ],
+        key: &["month"],
+        indexes: &[],
+        distribution: Distribution::All,
+        sort_key: &["month"],
+        is_mart: false,
+    },
+    Table {
+        name: "dim_date",
+        columns: &[
+            req("date_key", Date),
+            req("year", Int),
+            req("quarter", Int),
+            req("month", Int),
+            req("day_of_month", Int),
+            req("iso_day_of_week", Int),
+            req("month_start", Date),
+        ],
+        key: &["date_key"],
+        indexes: &[],
+        distribution: Distribution::All,
+        sort_key: &["date_key"],
+        is_mart: false,
+    },
+    Table {
+        name: "highest_rated",
+        columns: &[
+            req("rank", BigInt),
+            req("tmdb_id", BigInt),
+            req("title", TITLE),
+            col("release_year", Int),
+            req("n_ratings", BigInt),
+            req("mean_rating", Double),
+            req("weighted_rating", Double),
+            req("global_mean_rating", Double),
+            req("min_ratings", Double),
+            req("rated_ratings", BigInt),
+        ],
+        key: &["rank"],
+        indexes: &[],
+        distribution: Distribution::All,
+        sort_key: &["rank"],
+        is_mart: true,
+    },
+    Table {
+        name: "genre_popularity",
+        columns: &[
+            req("genre", NAME),
+            req("n_ratings", BigInt),
+            req("n_users", BigInt),
+            req("n_movies", BigInt),
+            req("mean_rating", Double),
+            req("share_of_ratings", Double),
+        ],
+        key: &["genre"],
+        indexes: &[],
+        distribution: Distribution::All,
+        sort_key: &["genre"],
+        is_mart: true,
+    },
+    Table {
+        name: "box_office_by_month",
+        columns: &box_office_columns("month"),
+        key: &["month"],
+        indexes: &[],
+        distribution: Distribution::All,
+        sort_key: &["month"],
+        is_mart: true,
+    },
+    Table {
+        name: "box_office_by_quarter",
+        columns: &box_office_columns("quarter"),
+        key: &["quarter"],
+        indexes: &[],
+        distribution: Distribution::All,
+        sort_key: &["quarter"],
+        is_mart: true,
+    },
+    Table {
+        name: "genre_earnings_real",
+        columns: &[
+            req("genre", NAME),
+            req("n_movies", BigInt),
+            req("revenue_nominal", Money),
+            req("revenue_real", Double),
+        ],
+        key: &["genre"],
+        indexes: &[],
+        distribution: Distribution::All,
+        sort_key: &["genre"],
+        is_mart: true,
+    },
+    Table {
+        name: "cpi_window",
+        columns: &[
+            req("cpi_base_month", Date),
+            req("base_cpi", Double),
+            req("movies_before_cpi_window", BigInt),
+            req("movies_without_cpi_value", BigInt),
+            req("movies_deflated", BigInt),
+        ],
+        key: &["cpi_base_month"],
+        indexes: &[],
+        distribution: Distribution::All,
+        sort_key: &["cpi_base_month"],
+        is_mart: true,
+    },
+];
+
+const fn box_office_columns(period: &'static str) -> [Column; 5] {
+    [
+        req(period, Int),
+        req("n_movies", BigInt),
+        req("total_revenue", Money),
+        req("mean_revenue", Double),
+        req("median_revenue", Double),
+    ]
+}
+
+/// The table called `name`.
+pub fn table(name: &str) -> Option<&'static Table> {
+    TABLES.iter().find(|t| t.name == name)
+}
+
+/// Bookkeeping tables in the warehouse schema: the schema version and one row
+/// per load (which curated run the warehouse holds).
+pub fn bookkeeping_ddl(schema: &str) -> Vec<String> {
+    vec![
+        format!("CREATE TABLE IF NOT EXISTS {schema}.schema_version (version INTEGER NOT NULL)"),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {schema}.loads (\n    \
+             run_id VARCHAR(128) NOT NULL,\n    \
+             staging_run VARCHAR(128),\n    \
+             schema_version INTEGER NOT NULL,\n    \
+             loaded_at TIMESTAMP NOT NULL,\n    \
+             rows_loaded BIGINT NOT NULL,\n    \
+             seconds DOUBLE PRECISION NOT NULL\n)"
+        ),
+    ]
+}
+
+impl Table {
+    pub fn column_names(&self) -> Vec<&'static str> {
+        self.columns.iter().map(|c| c.name).collect()
+    }
+
+    /// `CREATE TABLE {schema}.{name}` with `if_not_exists` or plain; no keys
+    /// (Postgres adds them after the bulk copy, see [`Table::postgres_constraints`]).
+    pub fn create(&self, flavour: Flavour, schema: &str, if_not_exists: bool) -> String {
+        let columns: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| {
+                let null = if c.nullable { "" } else { " NOT NULL" };
+                format!("    {} {}{null}", quote(c.name), c.ty.sql(flavour))
+            })
+            .collect();
+        let mut sql = format!(
+            "CREATE TABLE {}{schema}.{} (\n{}",
+            if if_not_exists { "IF NOT EXISTS " } else { "" },
+            self.name,
+            columns.join(",\n")
+        );
+        if flavour == Flavour::Redshift && !self.key.is_empty() {
+            // Informational in Redshift (not enforced) but used by the planner.
+            sql += &format!(",\n    PRIMARY KEY ({})", quoted_list(self.key));
+        }
+        sql += "\n)";
+        if flavour == Flavour::Redshift {
+            sql += &match self.distribution {
+                Distribution::All => "\nDISTSTYLE ALL".to_string(),
+                Distribution::Key(c) => format!("\nDISTSTYLE KEY DISTKEY ({})", quote(c)),
+            };
+            if !self.sort_key.is_empty() {
+                sql += &format!("\nSORTKEY ({})", quoted_list(self.sort_key));
+            }
+        }
+        sql
+    }
+
+    /// Postgres: the primary key and indexes, added once the rows are in
+    /// (building them after a bulk copy is much faster than maintaining them).
+    pub fn postgres_constraints(&self, schema: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.key.is_empty() {
+            out.push(format!(
+                "ALTER TABLE {schema}.{} ADD PRIMARY KEY ({})",
+                self.name,
+                quoted_list(self.key)
+            ));
+        }
+        for column in self.indexes {
+            out.push(format!(
+                "CREATE INDEX ON {schema}.{} ({})",
+                self.name,
+                quote(column)
+            ));
+        }
+        out
+    }
+}
+
+/// Column names are quoted: some (`month`, `year`, `rank`) are keywords somewhere.
+pub fn quote(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+pub fn quoted_list(names: &[&str]) -> String {
+    names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
+}
+
+/// The full DDL of a flavour, as `movielens load` would create it from nothing.
+pub fn full_ddl(flavour: Flavour, schema: &str) -> String {
+    let mut statements = vec![format!("CREATE SCHEMA IF NOT EXISTS {schema}")];
+    statements.extend(bookkeeping_ddl(schema));
+    for table in TABLES {
+        statements.push(table.create(flavour, schema, true));
+        if flavour == Flavour::Postgres {
+            statements.extend(table.postgres_constraints(schema));
+        }
+    }
+    statements.join(";\n\n") + ";\n"
+}
