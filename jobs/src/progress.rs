@@ -24,7 +24,9 @@ pub fn bar(total: Option<u64>, label: &str, unit: Unit) -> ProgressBar {
         Unit::Bytes => "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
         Unit::Rows => "{msg} {bar:30} {human_pos}/{human_len} rows {per_sec} ETA {eta}",
     };
-    bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     bar.set_message(label.to_string());
     bar
 }

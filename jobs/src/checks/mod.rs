@@ -155,7 +155,13 @@ impl Target<'_> {
                     check: check.into(),
                     source,
                 };
-                let batches = ctx.sql(sql).await.map_err(fail)?.collect().await.map_err(fail)?;
+                let batches = ctx
+                    .sql(sql)
+                    .await
+                    .map_err(fail)?
+                    .collect()
+                    .await
+                    .map_err(fail)?;
                 Ok(batches
                     .iter()
                     .find(|b| b.num_rows() > 0)
@@ -173,15 +179,43 @@ impl Target<'_> {
 fn model_checks() -> Vec<(String, String, Rule)> {
     let mut checks = Vec::new();
     for table in TABLES.iter().filter(|t| !t.key.is_empty()) {
-        checks.push((format!("key_not_null {}", table.name), key_nulls_sql(table), Rule::Equals(0)));
-        checks.push((format!("key_unique {}", table.name), key_duplicates_sql(table), Rule::Equals(0)));
+        checks.push((
+            format!("key_not_null {}", table.name),
+            key_nulls_sql(table),
+            Rule::Equals(0),
+        ));
+        checks.push((
+            format!("key_unique {}", table.name),
+            key_duplicates_sql(table),
+            Rule::Equals(0),
+        ));
     }
-    checks.push(("fact_movie_exists".into(), FACT_MOVIE_EXISTS.into(), Rule::Equals(0)));
-    checks.push(("movie_genre_references".into(), MOVIE_GENRE_REFS.into(), Rule::Equals(0)));
-    checks.push(("rating_half_stars_in_range".into(), RATINGS_HALF_STARS.into(), Rule::Equals(0)));
-    checks.push(("cpi_months_contiguous".into(), CPI_MONTHS_MISSING.into(), Rule::Equals(0)));
+    checks.push((
+        "fact_movie_exists".into(),
+        FACT_MOVIE_EXISTS.into(),
+        Rule::Equals(0),
+    ));
+    checks.push((
+        "movie_genre_references".into(),
+        MOVIE_GENRE_REFS.into(),
+        Rule::Equals(0),
+    ));
+    checks.push((
+        "rating_half_stars_in_range".into(),
+        RATINGS_HALF_STARS.into(),
+        Rule::Equals(0),
+    ));
+    checks.push((
+        "cpi_months_contiguous".into(),
+        CPI_MONTHS_MISSING.into(),
+        Rule::Equals(0),
+    ));
     for mart in TABLES.iter().filter(|t| t.is_mart) {
-        checks.push((format!("mart_not_empty {}", mart.name), row_count_sql(mart), Rule::AtLeast(1)));
+        checks.push((
+            format!("mart_not_empty {}", mart.name),
+            row_count_sql(mart),
+            Rule::AtLeast(1),
+        ));
     }
     checks
 }
@@ -235,7 +269,8 @@ async fn rejected_fractions(
         .map_err(fail)?;
     let mut dropped: BTreeMap<String, i64> = BTreeMap::new();
     for b in &batches {
-        let files = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).map_err(|e| fail(e.into()))?;
+        let files = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)
+            .map_err(|e| fail(e.into()))?;
         let files = files.as_string::<i32>();
         let counts = b.column(1).as_primitive::<Int64Type>();
         for i in 0..b.num_rows() {
@@ -284,11 +319,16 @@ pub async fn check(settings: &Settings, lake: &Lake) -> Result<CheckReport, Chec
             published: curated.run_id,
         });
     }
-    wh.execute(&format!("SET search_path TO {}", wh.schema)).await?;
+    wh.execute(&format!("SET search_path TO {}", wh.schema))
+        .await?;
     let mut row_counts = Vec::new();
     for table in TABLES {
         let expected = curated.tables.get(table.name).copied().unwrap_or(0) as i64;
-        row_counts.push((format!("rows {}", table.name), row_count_sql(table), Rule::Equals(expected)));
+        row_counts.push((
+            format!("rows {}", table.name),
+            row_count_sql(table),
+            Rule::Equals(expected),
+        ));
     }
     let target = format!("warehouse {}", wh.url);
     let mut on_warehouse = Target::Warehouse(&mut wh);
@@ -321,10 +361,16 @@ mod tests {
         let names: Vec<String> = model_checks().into_iter().map(|c| c.0).collect();
         for t in TABLES {
             if !t.key.is_empty() {
-                assert!(names.contains(&format!("key_unique {}", t.name)), "{names:?}");
+                assert!(
+                    names.contains(&format!("key_unique {}", t.name)),
+                    "{names:?}"
+                );
             }
             if t.is_mart {
-                assert!(names.contains(&format!("mart_not_empty {}", t.name)), "{names:?}");
+                assert!(
+                    names.contains(&format!("mart_not_empty {}", t.name)),
+                    "{names:?}"
+                );
             }
         }
         assert_eq!(

@@ -131,4 +131,3 @@ async fn try_once(
     }
     Ok(Attempt::Done(written))
 }
-

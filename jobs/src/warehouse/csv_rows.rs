@@ -12,7 +12,10 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use std::fmt::Write as _;
 
 fn is_text(ty: &DataType) -> bool {
-    matches!(ty, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+    matches!(
+        ty,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
 }
 
 /// Appends every row of `batch` to `out`, one CSV line each.
@@ -63,21 +66,20 @@ pub fn append_rows(batch: &RecordBatch, out: &mut Vec<u8>) -> Result<(), ArrowEr
 mod tests {
     use super::*;
     use arrow::array::{
-        BooleanArray, Date32Array, Float64Array, Int64Array, StringArray,
-        TimestampMicrosecondArray,
+        BooleanArray, Date32Array, Float64Array, Int64Array, StringArray, TimestampMicrosecondArray,
     };
     use std::sync::Arc;
 
     #[test]
     fn nulls_are_empty_text_is_quoted_and_values_round_trip() {
         let batch = RecordBatch::try_from_iter(vec![
-            (
-                "id",
-                Arc::new(Int64Array::from(vec![Some(1), None])) as _,
-            ),
+            ("id", Arc::new(Int64Array::from(vec![Some(1), None])) as _),
             (
                 "title",
-                Arc::new(StringArray::from(vec![Some("Say \"hi\", Bob\nnow"), Some("")])) as _,
+                Arc::new(StringArray::from(vec![
+                    Some("Say \"hi\", Bob\nnow"),
+                    Some(""),
+                ])) as _,
             ),
             (
                 "note",
@@ -91,10 +93,7 @@ mod tests {
                 "adult",
                 Arc::new(BooleanArray::from(vec![true, false])) as _,
             ),
-            (
-                "day",
-                Arc::new(Date32Array::from(vec![0, 17_000])) as _,
-            ),
+            ("day", Arc::new(Date32Array::from(vec![0, 17_000])) as _),
             (
                 "at",
                 Arc::new(TimestampMicrosecondArray::from(vec![

@@ -167,7 +167,12 @@ fn expected_arrow_type(ty: ColumnType) -> DataType {
 /// Checks that a parquet file has exactly the table's columns, in order and of
 /// the expected types (Redshift maps parquet columns by position).
 pub fn check_columns(table: &'static Table, file: &str, found: &Schema) -> Result<()> {
-    let text = |ty: &DataType| matches!(ty, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+    let text = |ty: &DataType| {
+        matches!(
+            ty,
+            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+        )
+    };
     let same = found.fields().len() == table.columns.len()
         && found.fields().iter().zip(table.columns).all(|(f, c)| {
             let want = expected_arrow_type(c.ty);
@@ -242,7 +247,11 @@ pub async fn load(
         });
     }
     let mut wh = Warehouse::connect(settings).await?;
-    tracing::info!(run_id = curated.run_id.as_str(), warehouse = wh.url.as_str(), "loading");
+    tracing::info!(
+        run_id = curated.run_id.as_str(),
+        warehouse = wh.url.as_str(),
+        "loading"
+    );
     let summary = match wh.flavour {
         schema::Flavour::Postgres => postgres::load(&mut wh, &ctx, &curated).await?,
         schema::Flavour::Redshift => {
@@ -265,8 +274,12 @@ pub(crate) fn assert_snapshot(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("snapshot {} unreadable ({e}); run with UPDATE_SNAPSHOTS=1", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "snapshot {} unreadable ({e}); run with UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
     assert!(
         expected == actual,
         "generated SQL differs from snapshot {}; if intended, rerun with UPDATE_SNAPSHOTS=1 and review the diff.\n--- generated:\n{actual}",
@@ -281,8 +294,14 @@ mod tests {
 
     #[test]
     fn ddl_of_both_flavours_matches_the_reviewed_snapshots() {
-        assert_snapshot("postgres_schema.sql", &schema::full_ddl(schema::Flavour::Postgres, "movielens"));
-        assert_snapshot("redshift_schema.sql", &schema::full_ddl(schema::Flavour::Redshift, "movielens"));
+        assert_snapshot(
+            "postgres_schema.sql",
+            &schema::full_ddl(schema::Flavour::Postgres, "movielens"),
+        );
+        assert_snapshot(
+            "redshift_schema.sql",
+            &schema::full_ddl(schema::Flavour::Redshift, "movielens"),
+        );
     }
 
     #[test]
@@ -299,8 +318,15 @@ mod tests {
             Field::new("n_movielens_ids", DataType::Int64, false),
             Field::new("n_ratings", DataType::Int64, false),
         ]);
-        let err = check_columns(t, "f.parquet", &swapped).unwrap_err().to_string();
-        assert!(err.contains("rating_mapping") && err.contains("f.parquet") && err.contains("found [outcome Utf8, n_movielens_ids"), "{err}");
+        let err = check_columns(t, "f.parquet", &swapped)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("rating_mapping")
+                && err.contains("f.parquet")
+                && err.contains("found [outcome Utf8, n_movielens_ids"),
+            "{err}"
+        );
         let wrong_type = Schema::new(vec![
             Field::new("outcome", DataType::Utf8, false),
             Field::new("n_ratings", DataType::Float64, false),

@@ -17,9 +17,9 @@ use super::connection::{Warehouse, record_load_sql};
 use super::schema::{self, TABLES, Table};
 use super::{LoadSummary, Result, WarehouseError, csv_rows, table_batches};
 use crate::lake::Published;
+use crate::progress::{self, Unit};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use crate::progress::{self, Unit};
 
 /// Key of the advisory lock every load takes ("movielens" as a number).
 const LOAD_LOCK: i64 = 0x6d6f_7669_656c_656e;
@@ -61,7 +61,13 @@ pub async fn load(
             .instrument(info_span!("load", table = table.name))
             .await?;
         let secs = table_started.elapsed().as_secs_f64();
-        info!(table = table.name, rows, secs = format!("{secs:.2}"), rows_per_sec = (rows as f64 / secs.max(1e-9)) as u64, "loaded");
+        info!(
+            table = table.name,
+            rows,
+            secs = format!("{secs:.2}"),
+            rows_per_sec = (rows as f64 / secs.max(1e-9)) as u64,
+            "loaded"
+        );
         summary.tables.push((table.name, rows, secs));
     }
 
@@ -69,10 +75,17 @@ pub async fn load(
     let mut swap = Vec::new();
     for table in TABLES {
         swap.push(format!("DROP TABLE IF EXISTS {target}.{}", table.name));
-        swap.push(format!("ALTER TABLE {side}.{} SET SCHEMA {target}", table.name));
+        swap.push(format!(
+            "ALTER TABLE {side}.{} SET SCHEMA {target}",
+            table.name
+        ));
     }
     summary.seconds = started.elapsed().as_secs_f64();
-    let staging_run = curated.inputs.get("staging_run").cloned().unwrap_or_default();
+    let staging_run = curated
+        .inputs
+        .get("staging_run")
+        .cloned()
+        .unwrap_or_default();
     swap.push(record_load_sql(
         &target,
         &curated.run_id,
@@ -82,7 +95,8 @@ pub async fn load(
     ));
     wh.in_transaction(&swap).await?;
     for table in TABLES {
-        wh.execute(&format!("ANALYZE {target}.{}", table.name)).await?;
+        wh.execute(&format!("ANALYZE {target}.{}", table.name))
+            .await?;
     }
     wh.execute(&format!("SELECT pg_advisory_unlock({LOAD_LOCK})"))
         .await?;
@@ -160,8 +174,13 @@ async fn copy_rows(
                 return;
             }
             if chunk.len() >= CHUNK_BYTES {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + (64 << 10)));
-                if tx.send(Ok((full, std::mem::take(&mut rows)))).await.is_err() {
+                let full =
+                    std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + (64 << 10)));
+                if tx
+                    .send(Ok((full, std::mem::take(&mut rows))))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -182,7 +201,11 @@ async fn copy_rows(
         }
     };
     let url = wh.url.clone();
-    let mut copy = wh.conn.copy_in_raw(copy_sql).await.map_err(copy_err(&url))?;
+    let mut copy = wh
+        .conn
+        .copy_in_raw(copy_sql)
+        .await
+        .map_err(copy_err(&url))?;
     while let Some(chunk) = rx.recv().await {
         match chunk {
             Ok((bytes, rows)) => {

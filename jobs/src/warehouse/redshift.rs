@@ -25,8 +25,8 @@ use tracing::info;
 use super::connection::{Warehouse, literal, record_load_sql};
 use super::schema::{ColumnType, Flavour, TABLES, Table, quote, quoted_list};
 use super::{LoadSummary, Result, WarehouseError, table_batches, table_files};
-use datafusion::prelude::SessionContext;
 use crate::lake::{Lake, Published, Zone};
+use datafusion::prelude::SessionContext;
 
 /// A Redshift COPY manifest for these (s3 URL, size) files.
 pub fn manifest(files: &[(String, u64)]) -> String {
@@ -48,8 +48,7 @@ pub fn manifest(files: &[(String, u64)]) -> String {
 pub fn manifest_key(run_id: &str, table: &str) -> String {
     format!(
         "{}/_redshift/{table}.manifest",
-        Lake::table_key(Zone::Curated, run_id, "")
-            .trim_end_matches('/')
+        Lake::table_key(Zone::Curated, run_id, "").trim_end_matches('/')
     )
 }
 
@@ -65,7 +64,12 @@ fn stage_type(ty: ColumnType) -> String {
 
 /// The statements that load `table` from its manifest (inside the load's
 /// transaction).
-pub fn table_statements(schema: &str, table: &Table, manifest_url: &str, iam_role: &str) -> Vec<String> {
+pub fn table_statements(
+    schema: &str,
+    table: &Table,
+    manifest_url: &str,
+    iam_role: &str,
+) -> Vec<String> {
     let stage = format!("stage_{}", table.name);
     let columns: Vec<String> = table
         .columns
@@ -134,7 +138,11 @@ pub async fn load(
         let rows = curated.tables.get(table.name).copied().unwrap_or(0);
         summary.tables.push((table.name, rows, 0.0));
     }
-    let staging_run = curated.inputs.get("staging_run").cloned().unwrap_or_default();
+    let staging_run = curated
+        .inputs
+        .get("staging_run")
+        .cloned()
+        .unwrap_or_default();
     statements.push(record_load_sql(
         &schema,
         &curated.run_id,
@@ -142,7 +150,10 @@ pub async fn load(
         summary.rows(),
         started.elapsed().as_secs_f64(),
     ));
-    info!(statements = statements.len(), "running the Redshift load transaction");
+    info!(
+        statements = statements.len(),
+        "running the Redshift load transaction"
+    );
     wh.in_transaction(&statements).await?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
@@ -157,16 +168,28 @@ mod tests {
     #[test]
     fn manifest_gives_every_file_its_content_length() {
         let m = manifest(&[
-            ("s3://lake/p/curated/runs/r1/fact_rating/shard-000.parquet".into(), 1234),
-            ("s3://lake/p/curated/runs/r1/fact_rating/shard-001.parquet".into(), 99),
+            (
+                "s3://lake/p/curated/runs/r1/fact_rating/shard-000.parquet".into(),
+                1234,
+            ),
+            (
+                "s3://lake/p/curated/runs/r1/fact_rating/shard-001.parquet".into(),
+                99,
+            ),
         ]);
         let v: serde_json::Value = serde_json::from_str(&m).unwrap();
         let entries = v["entries"].as_array().unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0]["meta"]["content_length"], 1234);
-        assert_eq!(entries[1]["url"], "s3://lake/p/curated/runs/r1/fact_rating/shard-001.parquet");
+        assert_eq!(
+            entries[1]["url"],
+            "s3://lake/p/curated/runs/r1/fact_rating/shard-001.parquet"
+        );
         assert_eq!(entries[1]["mandatory"], true);
-        assert_eq!(manifest_key("r1", "fact_rating"), "curated/runs/r1/_redshift/fact_rating.manifest");
+        assert_eq!(
+            manifest_key("r1", "fact_rating"),
+            "curated/runs/r1/_redshift/fact_rating.manifest"
+        );
     }
 
     #[test]
@@ -175,7 +198,12 @@ mod tests {
         let mut sql = Vec::new();
         for name in ["fact_rating", "dim_movie"] {
             let url = format!("s3://lake/p/{}", manifest_key("r1", name));
-            sql.extend(table_statements("movielens", table(name).unwrap(), &url, role));
+            sql.extend(table_statements(
+                "movielens",
+                table(name).unwrap(),
+                &url,
+                role,
+            ));
         }
         assert_snapshot("redshift_load.sql", &(sql.join(";\n\n") + ";\n"));
     }

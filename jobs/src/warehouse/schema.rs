@@ -407,7 +407,11 @@ pub fn quote(name: &str) -> String {
 }
 
 pub fn quoted_list(names: &[&str]) -> String {
-    names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| quote(n))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The full DDL of a flavour, as `movielens load` would create it from nothing.

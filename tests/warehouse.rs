@@ -1,0 +1,474 @@
+//! The warehouse against a real PostgreSQL 15 on 127.0.0.1 (started by
+//! `tests/servers/postgres.sh`, which `.ci/run` calls): load, compare every table
+//! with the lake, reload, kill a load midway, refuse a second load, hide the
+//! password, and show every data-quality check failing on a seeded defect.
+//!
+//! Each test works in a database of its own, dropped at the end.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use common::{loud, movielens, run_ok};
+use movielens::lake::Lake;
+use movielens::warehouse::schema::{ColumnType, TABLES};
+use sqlx::{Connection, PgConnection, Row};
+
+/// How the tests reach Postgres (a role that may create databases).
+fn admin_url() -> String {
+    std::env::var("MOVIELENS_TEST_POSTGRES").unwrap_or_else(|_| {
+        "postgres://movielens_test:movielens_test@127.0.0.1:5432/postgres".into()
+    })
+}
+
+/// A fresh database for one test; dropped when this is dropped.
+struct TestDb {
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    /// None (loudly) when Postgres is not reachable outside CI; in CI that is a failure.
+    async fn create(tag: &str) -> Option<Self> {
+        let admin = admin_url();
+        let mut conn = match PgConnection::connect(&admin).await {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("CI").is_none() => {
+                loud(&format!(
+                    "SKIPPING: PostgreSQL not reachable at {} ({e}); run tests/servers/postgres.sh",
+                    movielens::warehouse::mask_url(&admin)
+                ));
+                return None;
+            }
+            Err(e) => panic!("PostgreSQL not reachable in CI: {e}"),
+        };
+        let name = format!("mlt_{tag}_{}", std::process::id());
+        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&name);
+        Some(Self {
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    async fn conn(&self) -> PgConnection {
+        PgConnection::connect(&self.url).await.unwrap()
+    }
+
+    /// Environment pointing movielens at this database.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("MOVIELENS_WAREHOUSE__KIND", "postgres".into()),
+            ("MOVIELENS_WAREHOUSE__URL", self.url.clone()),
+        ]
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin = admin_url();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                if let Ok(mut c) = PgConnection::connect(&admin).await {
+                    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut c)
+                        .await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+/// `movielens` on `lake` with the warehouse env and a tiny generated dataset.
+fn ml(lake: &Path, db: &TestDb) -> Command {
+    let mut cmd = movielens();
+    cmd.arg("--lake")
+        .arg(lake)
+        .envs(db.env())
+        .env("MOVIELENS_GENERATE__SCALE", "0.002");
+    cmd
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// One value as both sides print it: floats by value, timestamps with a space.
+fn normalise(value: Option<String>, ty: ColumnType) -> String {
+    match value {
+        None => "<NULL>".into(),
+        Some(v) => match ty {
+            ColumnType::Double | ColumnType::Rating => format!("{:?}", v.parse::<f64>().unwrap()),
+            ColumnType::Timestamp => v.replace('T', " "),
+            _ => v,
+        },
+    }
+}
+
+/// Every row of a warehouse table, normalised and sorted.
+async fn warehouse_rows(
+    conn: &mut PgConnection,
+    table: &movielens::warehouse::schema::Table,
+) -> Vec<Vec<String>> {
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| format!("CAST(\"{}\" AS TEXT)", c.name))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM movielens.{}",
+        columns.join(", "),
+        table.name
+    );
+    let mut rows: Vec<Vec<String>> = sqlx::query(&sql)
+        .fetch_all(conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| normalise(r.get::<Option<String>, _>(i), c.ty))
+                .collect()
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Every row of the lake's published curated table, normalised and sorted.
+async fn lake_rows(lake: &Path, table: &movielens::warehouse::schema::Table) -> Vec<Vec<String>> {
+    let mut settings = movielens::config::Settings::load(None).unwrap();
+    settings.lake = lake.display().to_string();
+    let lake = Lake::open(&settings).unwrap();
+    let (ctx, _) = movielens::transform::local_curated_context(&lake)
+        .await
+        .unwrap();
+    let batches = ctx
+        .table(table.name)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let options = FormatOptions::default();
+    let mut rows = Vec::new();
+    for b in &batches {
+        let formatters: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+            .collect();
+        for i in 0..b.num_rows() {
+            rows.push(
+                table
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(j, c)| {
+                        let v =
+                            (!b.column(j).is_null(i)).then(|| formatters[j].value(i).to_string());
+                        normalise(v, c.ty)
+                    })
+                    .collect(),
+            );
+        }
+    }
+    rows.sort();
+    rows
+}
+
+async fn loaded_runs(db: &TestDb) -> Vec<String> {
+    let mut c = db.conn().await;
+    sqlx::query_scalar("SELECT run_id FROM movielens.loads ORDER BY loaded_at, run_id")
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+}
+
+async fn count(db: &TestDb, table: &str) -> i64 {
+    let mut c = db.conn().await;
+    sqlx::query_scalar(&format!("SELECT count(*) FROM movielens.{table}"))
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn load_equals_the_lake_table_by_table_and_reloading_changes_nothing() {
+    let Some(db) = TestDb::create("equal").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    // `run` with a warehouse configured: stage → transform → load → check.
+    let out = run_ok(ml(&lake, &db).arg("run"));
+    let log = text(&out);
+    assert!(log.contains("warehouse holds run"), "{log}");
+    assert!(
+        log.contains("data-quality checks on warehouse postgres://movielens_test:****@"),
+        "{log}"
+    );
+
+    let mut conn = db.conn().await;
+    let mut first = Vec::new();
+    for table in TABLES {
+        let wh = warehouse_rows(&mut conn, table).await;
+        let lk = lake_rows(&lake, table).await;
+        assert!(!wh.is_empty(), "{} is empty", table.name);
+        assert_eq!(wh.len(), lk.len(), "{}: row count", table.name);
+        assert!(
+            wh == lk,
+            "{}: warehouse rows differ from the lake",
+            table.name
+        );
+        first.push(wh);
+    }
+    // Half stars survive (the old system stored ratings as integers).
+    let halves: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM movielens.fact_rating WHERE rating <> round(rating)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(halves > 0);
+
+    // Loading the same run again: same tables, no duplicates, two loads recorded.
+    run_ok(ml(&lake, &db).arg("load"));
+    for (table, before) in TABLES.iter().zip(&first) {
+        assert!(
+            &warehouse_rows(&mut conn, table).await == before,
+            "{} changed on reload",
+            table.name
+        );
+    }
+    let runs = loaded_runs(&db).await;
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0], runs[1]);
+    run_ok(ml(&lake, &db).arg("check"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_load_leaves_the_previous_tables_and_a_second_load_is_refused() {
+    let Some(db) = TestDb::create("kill").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    run_ok(ml(&lake, &db).arg("run").args(["--run-id", "first"]));
+    let facts_first = count(&db, "fact_rating").await;
+    let movies_first = count(&db, "dim_movie").await;
+
+    // A second, larger run; its load is killed while fact_rating streams in.
+    run_ok(
+        ml(&lake, &db)
+            .env("MOVIELENS_GENERATE__SCALE", "0.01")
+            .env("MOVIELENS_WAREHOUSE__KIND", "none")
+            .args(["run", "--run-id", "second"]),
+    );
+    let mut child = ml(&lake, &db)
+        .env("RUST_LOG", "movielens=debug,sqlx=warn")
+        .arg("load")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        let copying_facts = line.contains("copying") && line.contains("fact_rating");
+        seen.push(line);
+        if copying_facts {
+            child.kill().unwrap();
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the load finished before it was killed:\n{}",
+        seen.join("\n")
+    );
+    assert_eq!(loaded_runs(&db).await, vec!["first".to_string()]);
+    assert_eq!(count(&db, "fact_rating").await, facts_first);
+    assert_eq!(count(&db, "dim_movie").await, movies_first);
+
+    // While another session holds the load lock, a load is refused, naming why.
+    let mut holder = db.conn().await;
+    sqlx::raw_sql("SELECT pg_advisory_lock(7885651667594274158)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let out = ml(&lake, &db).arg("load").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("another `movielens load` is running"),
+        "{}",
+        text(&out)
+    );
+    drop(holder);
+
+    // After the kill, the next load completes and the warehouse holds the new run.
+    run_ok(ml(&lake, &db).arg("load"));
+    assert_eq!(
+        loaded_runs(&db).await,
+        vec!["first".to_string(), "second".to_string()]
+    );
+    assert!(count(&db, "fact_rating").await > facts_first);
+    run_ok(ml(&lake, &db).arg("check"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_is_named_without_the_password() {
+    let Some(db) = TestDb::create("auth").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    run_ok(
+        ml(&lake, &db)
+            .env("MOVIELENS_WAREHOUSE__KIND", "none")
+            .arg("run"),
+    );
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_password(Some("Sw0rdfish-not-it")).unwrap();
+    let out = ml(&lake, &db)
+        .env("MOVIELENS_WAREHOUSE__URL", url.to_string())
+        .arg("load")
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("password authentication failed"), "{all}");
+    assert!(all.contains("movielens_test:****@127.0.0.1"), "{all}");
+    assert!(!all.contains("Sw0rdfish"), "{all}");
+}
+
+/// Runs `movielens check` after `defect`; it must exit 1 with `check` failing.
+async fn assert_check_fails(lake: &Path, db: &TestDb, defect: &str, check: &str) {
+    let mut conn = db.conn().await;
+    sqlx::raw_sql(defect).execute(&mut conn).await.unwrap();
+    let out = ml(lake, db).arg("check").output().unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "after `{defect}`:\n{all}");
+    let line = all
+        .lines()
+        .find(|l| l.split("  ").next().map(str::trim) == Some(check))
+        .unwrap_or_else(|| panic!("no line for check {check}:\n{all}"));
+    assert!(
+        line.contains("FAIL"),
+        "after `{defect}`, {check} did not fail:\n{all}"
+    );
+    assert!(all.contains("data-quality checks failed"), "{all}");
+    // Restore the clean tables for the next defect.
+    run_ok(ml(lake, db).arg("load"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_check_fails_on_its_seeded_defect() {
+    let Some(db) = TestDb::create("defects").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    run_ok(ml(&lake, &db).arg("run"));
+    run_ok(ml(&lake, &db).arg("check"));
+
+    let dup = "ALTER TABLE movielens.dim_genre DROP CONSTRAINT dim_genre_pkey; \
+               INSERT INTO movielens.dim_genre SELECT * FROM movielens.dim_genre LIMIT 1";
+    assert_check_fails(&lake, &db, dup, "key_unique dim_genre").await;
+    assert_check_fails(&lake, &db, dup, "rows dim_genre").await;
+    let null_key = "ALTER TABLE movielens.dim_movie DROP CONSTRAINT dim_movie_pkey; \
+                    ALTER TABLE movielens.dim_movie ALTER COLUMN tmdb_id DROP NOT NULL; \
+                    UPDATE movielens.dim_movie SET tmdb_id = NULL WHERE tmdb_id = (SELECT max(tmdb_id) FROM movielens.dim_movie)";
+    assert_check_fails(&lake, &db, null_key, "key_not_null dim_movie").await;
+    assert_check_fails(
+        &lake,
+        &db,
+        "INSERT INTO movielens.fact_rating VALUES (1, -42, 1, 3.5, '2001-01-01')",
+        "fact_movie_exists",
+    )
+    .await;
+    assert_check_fails(
+        &lake,
+        &db,
+        "DELETE FROM movielens.dim_genre WHERE genre = (SELECT min(genre) FROM movielens.movie_genre)",
+        "movie_genre_references",
+    )
+    .await;
+    for bad in ["7.0", "2.3"] {
+        assert_check_fails(
+            &lake,
+            &db,
+            &format!("UPDATE movielens.fact_rating SET rating = {bad} WHERE ctid = (SELECT min(ctid) FROM movielens.fact_rating)"),
+            "rating_half_stars_in_range",
+        )
+        .await;
+    }
+    assert_check_fails(
+        &lake,
+        &db,
+        "DELETE FROM movielens.dim_cpi WHERE month = (SELECT month FROM movielens.dim_cpi ORDER BY month OFFSET 5 LIMIT 1)",
+        "cpi_months_contiguous",
+    )
+    .await;
+    for mart in TABLES.iter().filter(|t| t.is_mart) {
+        assert_check_fails(
+            &lake,
+            &db,
+            &format!("DELETE FROM movielens.{}", mart.name),
+            &format!("mart_not_empty {}", mart.name),
+        )
+        .await;
+    }
+    // Rejected rows: the generated metadata has malformed records on purpose;
+    // a zero threshold fails them (on the lake alone, no warehouse needed).
+    let out = ml(&lake, &db)
+        .env("MOVIELENS_WAREHOUSE__KIND", "none")
+        .env("MOVIELENS_CHECKS__MAX_REJECTED_FRACTION", "0")
+        .arg("check")
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("data-quality checks on lake"), "{all}");
+    assert!(
+        all.lines()
+            .any(|l| l.starts_with("rejected_fraction movies") && l.contains("FAIL")),
+        "{all}"
+    );
+    // A check before the published run is loaded says so.
+    run_ok(
+        ml(&lake, &db)
+            .env("MOVIELENS_WAREHOUSE__KIND", "none")
+            .args(["transform", "--run-id", "newer"]),
+    );
+    let out = ml(&lake, &db).arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("run `movielens load` first"),
+        "{}",
+        text(&out)
+    );
+}
