@@ -1,0 +1,3 @@
+output "public_ip" {
+  value = aws_instance.bastion.public_ip
+}

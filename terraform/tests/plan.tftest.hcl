@@ -1,0 +1,166 @@
+# Offline tests of the root module against a mocked AWS provider:
+#   terraform init -plugin-dir=/opt/tf-plugins && terraform test
+
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+  mock_data "aws_availability_zones" {
+    defaults = {
+      names = ["us-east-1a", "us-east-1b", "us-east-1c"]
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+  mock_resource "aws_instance" {
+    defaults = {
+      private_ip = "10.42.0.10"
+      public_ip  = "198.51.100.7"
+    }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/movielens-redshift-copy"
+    }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      id  = "movielens-lake-test"
+      arn = "arn:aws:s3:::movielens-lake-test"
+    }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:us-east-1:123456789012:log-group:/movielens/vpc-flow"
+    }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn = "arn:aws:kms:us-east-1:123456789012:key/test"
+    }
+  }
+}
+
+variables {
+  allowed_ssh_cidrs = ["203.0.113.0/24"]
+}
+
+run "executor_count_follows_the_variable" {
+  command = apply
+  variables {
+    executor_count = 5
+  }
+  assert {
+    condition     = length(module.cluster.executor_ids) == 5
+    error_message = "expected 5 executors"
+  }
+}
+
+run "executors_receive_the_scheduler_address" {
+  command = apply
+  assert {
+    condition     = strcontains(module.cluster.executor_user_data, "MOVIELENS_CLUSTER__SCHEDULER_HOST=10.42.0.10")
+    error_message = "executor user data does not name the scheduler's private address"
+  }
+  assert {
+    condition     = output.scheduler_address == "df://10.42.0.10:50050"
+    error_message = "scheduler_address output is wrong"
+  }
+}
+
+run "no_security_group_admits_the_world" {
+  command = apply
+  assert {
+    condition     = !contains(flatten(values(module.network.security_groups)), "0.0.0.0/0")
+    error_message = "a security group admits 0.0.0.0/0"
+  }
+  assert {
+    condition     = module.network.security_groups.bastion == ["203.0.113.0/24"]
+    error_message = "the bastion must admit SSH from allowed_ssh_cidrs only"
+  }
+  assert {
+    condition     = alltrue([for c in concat(module.network.security_groups.cluster, module.network.security_groups.redshift) : c == "10.42.0.0/16"])
+    error_message = "cluster and Redshift ports must be open to the VPC only"
+  }
+}
+
+run "no_ssh_cidrs_means_no_ssh_ingress" {
+  command = apply
+  variables {
+    allowed_ssh_cidrs = []
+  }
+  assert {
+    condition     = length(module.network.security_groups.bastion) == 0
+    error_message = "the bastion admits SSH with no allowed_ssh_cidrs"
+  }
+}
+
+run "bucket_is_private_and_encrypted" {
+  command = apply
+  assert {
+    condition     = alltrue(values(module.lake.public_access_block))
+    error_message = "the lake bucket does not block every kind of public access"
+  }
+  assert {
+    condition     = module.lake.sse_algorithm == "aws:kms"
+    error_message = "the lake bucket is not KMS-encrypted"
+  }
+}
+
+run "redshift_is_not_public" {
+  command = apply
+  assert {
+    condition     = module.redshift.publicly_accessible == false
+    error_message = "Redshift must not be publicly accessible"
+  }
+}
+
+run "zero_executors_are_rejected" {
+  command = plan
+  variables {
+    executor_count = 0
+  }
+  expect_failures = [var.executor_count]
+}
+
+run "too_many_executors_are_rejected" {
+  command = plan
+  variables {
+    executor_count = 101
+  }
+  expect_failures = [var.executor_count]
+}
+
+run "fractional_executors_are_rejected" {
+  command = plan
+  variables {
+    executor_count = 2.5
+  }
+  expect_failures = [var.executor_count]
+}
+
+run "unknown_instance_type_is_rejected" {
+  command = plan
+  variables {
+    executor_instance_type = "t2.nano"
+  }
+  expect_failures = [var.executor_instance_type]
+}
+
+run "ssh_from_anywhere_is_rejected" {
+  command = plan
+  variables {
+    allowed_ssh_cidrs = ["0.0.0.0/0"]
+  }
+  expect_failures = [var.allowed_ssh_cidrs]
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The deploy test tier: Terraform (fmt, validate, offline tests against a mocked
+# AWS provider, checkov scan) and Airflow (the DAG's shape, then one real run
+# over SSH). Installs checkov and Airflow from PyPI into a venv on first use.
+#   usage: tests/deploy/run.sh            (from anywhere; needs the workspace built)
+# Prints "deploy: N passed, N failed" last and exits non-zero on any failure.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+target=${CARGO_TARGET_DIR:-$repo/target}
+venv=${MOVIELENS_DEPLOY_VENV:-$target/deploy-venv}
+export TF_CLI_CONFIG_FILE=${TF_CLI_CONFIG_FILE_OVERRIDE:-/dev/null}
+passed=0
+failed=0
+step() {
+    local name=$1
+    shift
+    local started=$(date +%s)
+    echo "== $name"
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "-- $name: ok ($(( $(date +%s) - started )) s)"
+    else
+        failed=$((failed + 1))
+        echo "-- $name: FAILED ($(( $(date +%s) - started )) s)"
+    fi
+}
+
+python_env() {
+    if [ ! -x "$venv/bin/airflow" ] || [ ! -x "$venv/bin/checkov" ]; then
+        python3 -m venv "$venv" &&
+        "$venv/bin/pip" install --quiet 'apache-airflow==3.3.2' 'apache-airflow-providers-ssh==7.0.1' \
+            'checkov==3.3.30' pytest
+    fi
+}
+ssh_server() {
+    [ -x /usr/sbin/sshd ] || apt-get install -y -q openssh-server >/dev/null
+}
+terraform_checks() {
+    (cd terraform &&
+        terraform fmt -check -recursive &&
+        terraform init -plugin-dir=/opt/tf-plugins -input=false -backend=false >/dev/null &&
+        terraform validate &&
+        terraform test)
+}
+checkov_scan() {
+    "$venv/bin/checkov" -d terraform --skip-download --compact --quiet
+}
+dag_shape() {
+    AIRFLOW_HOME=$(mktemp -d) "$venv/bin/pytest" -q tests/deploy/test_dag.py
+}
+airflow_real_run() {
+    [ -x "$target/debug/movielens" ] || cargo build -p movielens
+    tests/deploy/airflow_run.sh "$venv" "$target/debug/movielens"
+}
+
+step "python venv (airflow, checkov)" python_env
+step "openssh-server" ssh_server
+step "terraform fmt/validate/test" terraform_checks
+step "checkov" checkov_scan
+step "airflow DAG shape" dag_shape
+step "airflow real run over SSH" airflow_real_run
+echo "deploy: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
