@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The deploy test tier: Terraform (fmt, validate, offline tests against a mocked
 # AWS provider, checkov scan) and Airflow (the DAG's shape, then one real run
-# over SSH). Installs checkov and Airflow from PyPI into a venv on first use.
+# over SSH). Installs Airflow and checkov from PyPI into two venvs (their
+# dependencies clash) under $DEPLOY_TEST_VENVS on first use.
 #   usage: tests/deploy/run.sh            (from anywhere; needs the workspace built)
 # Prints "deploy: N passed, N failed" last and exits non-zero on any failure.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 target=${CARGO_TARGET_DIR:-$repo/target}
-venv=${MOVIELENS_DEPLOY_VENV:-$target/deploy-venv}
+venvs=${DEPLOY_TEST_VENVS:-$target/deploy-venv}
+airflow_venv=$venvs/airflow
+checkov_venv=$venvs/checkov
 export TF_CLI_CONFIG_FILE=${TF_CLI_CONFIG_FILE_OVERRIDE:-/dev/null}
 passed=0
 failed=0
@@ -27,10 +30,14 @@ step() {
 }
 
 python_env() {
-    if [ ! -x "$venv/bin/airflow" ] || [ ! -x "$venv/bin/checkov" ]; then
-        python3 -m venv "$venv" &&
-        "$venv/bin/pip" install --quiet 'apache-airflow==3.3.2' 'apache-airflow-providers-ssh==7.0.1' \
-            'checkov==3.3.30' pytest
+    if [ ! -x "$airflow_venv/bin/airflow" ]; then
+        python3 -m venv "$airflow_venv" &&
+        "$airflow_venv/bin/pip" install --quiet 'apache-airflow==3.3.2' \
+            'apache-airflow-providers-ssh==7.0.1' pytest || return 1
+    fi
+    if [ ! -x "$checkov_venv/bin/checkov" ]; then
+        python3 -m venv "$checkov_venv" &&
+        "$checkov_venv/bin/pip" install --quiet 'checkov==3.3.30' || return 1
     fi
 }
 ssh_server() {
@@ -44,17 +51,17 @@ terraform_checks() {
         terraform test)
 }
 checkov_scan() {
-    "$venv/bin/checkov" -d terraform --skip-download --compact --quiet
+    "$checkov_venv/bin/checkov" -d terraform --skip-download --compact --quiet
 }
 dag_shape() {
-    AIRFLOW_HOME=$(mktemp -d) "$venv/bin/pytest" -q tests/deploy/test_dag.py
+    AIRFLOW_HOME=$(mktemp -d) "$airflow_venv/bin/pytest" -q tests/deploy/test_dag.py
 }
 airflow_real_run() {
     [ -x "$target/debug/movielens" ] || cargo build -p movielens
-    tests/deploy/airflow_run.sh "$venv" "$target/debug/movielens"
+    tests/deploy/airflow_run.sh "$airflow_venv" "$target/debug/movielens"
 }
 
-step "python venv (airflow, checkov)" python_env
+step "python venvs (airflow, checkov)" python_env
 step "openssh-server" ssh_server
 step "terraform fmt/validate/test" terraform_checks
 step "checkov" checkov_scan
