@@ -41,7 +41,7 @@ python_env() {
     fi
 }
 ssh_server() {
-    [ -x /usr/sbin/sshd ] || apt-get install -y -q openssh-server >/dev/null
+    [ -x /usr/sbin/sshd ] || { apt-get update -q >/dev/null && apt-get install -y -q openssh-server >/dev/null; }
 }
 terraform_checks() {
     (cd terraform &&
