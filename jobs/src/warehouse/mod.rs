@@ -20,7 +20,7 @@ pub mod schema;
 
 use arrow::datatypes::{DataType, Schema, TimeUnit};
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{DataFrame, SessionContext};
 
 use crate::lake::{Lake, LakeError, Published, Zone};
 use crate::transform::{TransformError, local_curated_context};
@@ -199,33 +199,42 @@ pub fn check_columns(table: &'static Table, file: &str, found: &Schema) -> Resul
     })
 }
 
-/// Streams the rows of a curated table (registered in `ctx`, see
-/// [`local_curated_context`]) after checking its columns; memory stays bounded
-/// by a few batches.
+/// A curated table (registered in `ctx`, see [`local_curated_context`]) after
+/// checking that its columns are the warehouse's; nothing is read yet.
+pub async fn checked_table(
+    ctx: &SessionContext,
+    curated: &Published,
+    table: &'static Table,
+) -> Result<DataFrame> {
+    let key = Lake::table_key(Zone::Curated, &curated.run_id, table.name);
+    let frame = ctx
+        .table(table.name)
+        .await
+        .map_err(|e| WarehouseError::Read {
+            table: table.name,
+            file: key.clone(),
+            detail: e.to_string(),
+        })?;
+    check_columns(table, &key, frame.schema().as_arrow())?;
+    Ok(frame)
+}
+
+/// Streams the rows of a checked curated table; memory stays bounded by a
+/// few batches.
 pub async fn table_batches(
     ctx: &SessionContext,
     curated: &Published,
     table: &'static Table,
 ) -> Result<SendableRecordBatchStream> {
-    let read_err = |detail: String| WarehouseError::Read {
-        table: table.name,
-        file: Lake::table_key(Zone::Curated, &curated.run_id, table.name),
-        detail,
-    };
-    let frame = ctx
-        .table(table.name)
-        .await
-        .map_err(|e| read_err(e.to_string()))?;
-    let schema = frame.schema().as_arrow().clone();
-    check_columns(
-        table,
-        &Lake::table_key(Zone::Curated, &curated.run_id, table.name),
-        &schema,
-    )?;
-    frame
+    checked_table(ctx, curated, table)
+        .await?
         .execute_stream()
         .await
-        .map_err(|e| read_err(e.to_string()))
+        .map_err(|e| WarehouseError::Read {
+            table: table.name,
+            file: Lake::table_key(Zone::Curated, &curated.run_id, table.name),
+            detail: e.to_string(),
+        })
 }
 
 /// Loads the lake's published curated run into the configured warehouse.

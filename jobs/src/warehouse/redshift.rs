@@ -24,7 +24,7 @@ use tracing::info;
 
 use super::connection::{Warehouse, literal, record_load_sql};
 use super::schema::{ColumnType, Flavour, TABLES, Table, quote, quoted_list};
-use super::{LoadSummary, Result, WarehouseError, table_batches, table_files};
+use super::{LoadSummary, Result, WarehouseError, checked_table, table_files};
 use crate::lake::{Lake, Published, Zone};
 use datafusion::prelude::SessionContext;
 
@@ -130,7 +130,7 @@ pub async fn load(
     for table in TABLES {
         let files = table_files(lake, curated, table).await?;
         // Check the columns before Redshift sees the files.
-        drop(table_batches(ctx, curated, table).await?);
+        checked_table(ctx, curated, table).await?;
         let urls: Vec<(String, u64)> = files.iter().map(|(k, s)| (lake.url(k), *s)).collect();
         let key = manifest_key(&curated.run_id, table.name);
         lake.put(&key, manifest(&urls).into_bytes()).await?;
