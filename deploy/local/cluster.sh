@@ -19,6 +19,9 @@ if [ -z "$bin_dir" ]; then
     done
 fi
 
+# Not for the binaries: they read every MOVIELENS_* variable as configuration.
+unset MOVIELENS_BIN_DIR
+
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }

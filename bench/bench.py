@@ -1,0 +1,247 @@
+"""Benchmark: movielens (embedded and on a local cluster) against PySpark,
+DuckDB and DataFusion on the same generated data.
+
+Every engine does the same work: read the raw ratings CSV and the staged
+metadata, map ratings through links, write fact_rating and the marts as
+parquet. Each is timed `--runs` times (median reported), as a separate process
+so its peak RSS is its own; the marts of every engine are compared with
+movielens' before anything is reported. Results go to bench/results/ as
+markdown and JSON. Run through bench/run.sh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pyarrow.dataset as ds
+
+REPO = Path(__file__).resolve().parents[1]
+PEERS = REPO / "bench" / "peers.py"
+MARTS = ["highest_rated", "genre_popularity", "box_office_by_month", "box_office_by_quarter",
+         "genre_earnings_real", "cpi_window"]
+
+
+def descendants(root: int) -> list[int]:
+    """root and every process below it."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def run_measured(cmd: list[str], env: dict | None = None, log: Path | None = None) -> tuple[float, dict[str, int]]:
+    """Runs cmd; returns (wall seconds, peak RSS in bytes per process name of its tree).
+
+    The tree is sampled every 0.2 s (a JVM started by PySpark is not a waited-for
+    child, so wait4's ru_maxrss would miss it)."""
+    peaks: dict[str, int] = {}
+    done = threading.Event()
+
+    def sample(root: int) -> None:
+        while not done.is_set():
+            for pid in descendants(root):
+                try:
+                    name = Path(f"/proc/{pid}/comm").read_text().strip()
+                    peaks[name] = max(peaks.get(name, 0), vm_hwm(pid))
+                except OSError:
+                    continue
+            done.wait(0.2)
+
+    started = time.perf_counter()
+    with open(log or os.devnull, "w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        sampler = threading.Thread(target=sample, args=(proc.pid,))
+        sampler.start()
+        proc.wait()
+        wall = time.perf_counter() - started
+        done.set()
+        sampler.join()
+    if proc.returncode != 0:
+        tail = log.read_text()[-3000:] if log else ""
+        raise SystemExit(f"bench: {' '.join(map(str, cmd))} failed:\n{tail}")
+    return wall, peaks
+
+
+def vm_hwm(pid: int) -> int:
+    """Peak RSS of a running process (VmHWM), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def table(path: Path) -> list[dict]:
+    """Rows of a parquet file or directory, sorted, with floats kept as floats."""
+    rows = ds.dataset(str(path), format="parquet").to_table().to_pylist()
+    return sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+
+
+def same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return a is b
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
+    return str(a) == str(b)
+
+
+def compare(engine: str, got: dict[str, Path], want: dict[str, Path]) -> None:
+    for mart in MARTS:
+        g, w = table(got[mart]), table(want[mart])
+        if len(g) != len(w):
+            raise SystemExit(f"bench: {engine} {mart}: {len(g)} rows, movielens {len(w)}")
+        for i, (rg, rw) in enumerate(zip(g, w)):
+            for key in rw:
+                if not same(rg.get(key), rw[key]):
+                    raise SystemExit(
+                        f"bench: {engine} {mart} row {i} column {key}: {rg.get(key)!r} vs movielens {rw[key]!r}")
+    n_got = ds.dataset(str(got["fact_rating"]), format="parquet").count_rows()
+    n_want = ds.dataset(str(want["fact_rating"]), format="parquet").count_rows()
+    if n_got != n_want:
+        raise SystemExit(f"bench: {engine} fact_rating: {n_got} rows, movielens {n_want}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="movielens vs Spark, DuckDB, DataFusion")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--bin", type=Path, default=REPO / "target" / "release")
+    parser.add_argument("--engines", default="embedded,cluster,duckdb,datafusion,spark")
+    parser.add_argument("--work", type=Path, default=None, help="scratch directory (default: a temp dir)")
+    parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
+    args = parser.parse_args()
+    engines = args.engines.split(",")
+    work = args.work or Path(tempfile.mkdtemp(prefix="movielens-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    movielens = str(args.bin / "movielens")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIELENS_")}
+    env["MOVIELENS_LOG__LEVEL"] = "warn"
+    lake = work / "lake"
+
+    print(f"bench: generating scale {args.scale} into {work}", flush=True)
+    shutil.rmtree(work / "data", ignore_errors=True)
+    shutil.rmtree(lake, ignore_errors=True)
+    subprocess.run([movielens, "generate", "--scale", str(args.scale), "--seed", "42",
+                    "--out", str(work / "data")], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run([movielens, "--lake", str(lake), "stage", "--input", str(work / "data" / "kaggle")],
+                   check=True, env=env, stdout=subprocess.DEVNULL)
+    ratings = sum(1 for _ in open(work / "data" / "kaggle" / "ratings.csv", "rb")) - 1
+    csv_bytes = (work / "data" / "kaggle" / "ratings.csv").stat().st_size
+
+    results: dict[str, dict] = {}
+    outputs: dict[str, dict[str, Path]] = {}
+
+    def record(engine: str, walls: list[float], rss: dict[str, int], out: dict[str, Path]) -> None:
+        results[engine] = {"walls": walls, "median": statistics.median(walls), "peak_rss": rss}
+        outputs[engine] = out
+        print(f"bench: {engine}: {', '.join(f'{w:.2f}' for w in walls)} s", flush=True)
+
+    def curated(run_id: str) -> dict[str, Path]:
+        base = lake / "curated" / "runs" / run_id
+        return {t: base / t for t in MARTS + ["fact_rating"]}
+
+    def merge(into: dict[str, int], peaks: dict[str, int]) -> None:
+        for name, value in peaks.items():
+            into[name] = max(into.get(name, 0), value)
+
+    if "embedded" in engines:
+        walls, rss = [], {}
+        for k in range(args.runs):
+            wall, peaks = run_measured([movielens, "--lake", str(lake), "transform", "--run-id", f"emb{k}"],
+                                       env, work / "embedded.log")
+            walls.append(wall)
+            merge(rss, peaks)
+        record("movielens embedded", walls, rss, curated(f"emb{args.runs - 1}"))
+
+    if "cluster" in engines:
+        cenv = dict(env, MOVIELENS_LAKE=str(lake), MOVIELENS_CLUSTER__EXECUTOR_VCORES="1",
+                    MOVIELENS_CLUSTER__EXECUTOR_MEMORY_MB="4096", CLUSTER_DIR=str(work / "cluster"),
+                    MOVIELENS_BIN_DIR=str(args.bin))
+        script = str(REPO / "deploy" / "local" / "cluster.sh")
+        subprocess.run([script, "up", "--executors", "2", "--port", "50150"], check=True, env=cenv,
+                       stdout=subprocess.DEVNULL)
+        try:
+            walls, client = [], {}
+            for k in range(args.runs):
+                wall, peak = run_measured([movielens, "--lake", str(lake), "transform", "--scheduler",
+                                           "df://127.0.0.1:50150", "--run-id", f"cl{k}"], env, work / "cluster.log")
+                walls.append(wall)
+                merge(client, peak)
+            peaks = {"client": max(client.values(), default=0)}
+            for pidfile in sorted((work / "cluster").glob("*.pid")):
+                peaks[pidfile.stem] = vm_hwm(int(pidfile.read_text()))
+        finally:
+            subprocess.run([script, "down"], env=cenv, stdout=subprocess.DEVNULL)
+        record("movielens cluster (2 executors x 1 vcore)", walls, peaks, curated(f"cl{args.runs - 1}"))
+
+    for engine, label in [("duckdb", "DuckDB"), ("datafusion", "DataFusion (Python, 1 process)"),
+                          ("spark", "PySpark local[2]")]:
+        if engine not in engines:
+            continue
+        walls, rss = [], {}
+        out = work / engine
+        for _ in range(args.runs):
+            shutil.rmtree(out, ignore_errors=True)
+            wall, peaks = run_measured([sys.executable, str(PEERS), "--engine", engine, "--lake", str(lake),
+                                        "--out", str(out), "--threads", "2"], env, work / f"{engine}.log")
+            walls.append(wall)
+            merge(rss, peaks)
+        suffix = ".parquet" if engine == "duckdb" else ""
+        record(label, walls, rss, {t: out / f"{t}{suffix}" for t in MARTS + ["fact_rating"]})
+
+    reference = next(iter(outputs))
+    for engine, out in outputs.items():
+        if engine != reference:
+            compare(engine, out, outputs[reference])
+    print(f"bench: every engine's marts and fact_rating row count agree with {reference}", flush=True)
+
+    base = results[reference]["median"]
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    meta = {"scale": args.scale, "ratings": ratings, "ratings_csv_bytes": csv_bytes, "cores": os.cpu_count(),
+            "runs": args.runs, "commit": commit, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    lines = [f"# movielens benchmark, scale {args.scale} ({ratings:,} ratings, {csv_bytes / 1e6:.0f} MB CSV)",
+             "",
+             f"{meta['cores']} cores, {args.runs} runs each (median), commit {commit}, {meta['at']}. "
+             f"Ratio = engine time / {reference} time.",
+             "",
+             "| engine | median s | runs s | peak RSS per process | ratings/s | ratio |",
+             "|---|---:|---|---|---:|---:|"]
+    for engine, r in results.items():
+        rss = ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in r["peak_rss"].items())
+        runs = " / ".join(f"{w:.2f}" for w in r["walls"])
+        lines.append(f"| {engine} | {r['median']:.2f} | {runs} | {rss} | {ratings / r['median']:,.0f} | "
+                     f"{r['median'] / base:.2f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.results.mkdir(parents=True, exist_ok=True)
+    stem = f"{meta['at'][:19].replace(':', '')}-scale{args.scale}"
+    (args.results / f"{stem}.md").write_text(text)
+    (args.results / f"{stem}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    print(f"bench: wrote {args.results / stem}.md and .json")
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""The transform's work on a peer engine: DuckDB, PySpark or DataFusion (Python).
+
+Runs the same SQL files movielens runs (jobs/sql/), with the few dialect
+differences rewritten, over the same inputs: the staged metadata parquet and
+the raw ratings CSV parts of one lake. Writes fact_rating and the marts as
+parquet under --out. Run by bench/bench.py, one process per run, so its wall
+time and peak memory are measured from outside.
+
+    python bench/peers.py --engine duckdb --lake LAKE --out DIR --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+from pathlib import Path
+
+SQL = Path(__file__).resolve().parents[1] / "jobs" / "sql"
+
+# The tables the benchmark's "same work" needs, in dependency order.
+STEPS = [
+    ("dim_movie", "curated"),
+    ("movie_genre", "curated"),
+    ("dim_cpi", "curated"),
+    ("fact_rating", "curated"),
+    ("highest_rated", "marts"),
+    ("genre_popularity", "marts"),
+    ("box_office_by_month", "marts"),
+    ("box_office_by_quarter", "marts"),
+    ("genre_earnings_real", "marts"),
+    ("cpi_window", "marts"),
+]
+# What is written as parquet (and compared across engines).
+OUTPUTS = ["fact_rating"] + [name for name, zone in STEPS if zone == "marts"]
+PARAMS = {"top_n": "10", "percentile": "0.9", "ratings": "raw_ratings"}
+
+
+def staged(lake: Path) -> tuple[dict[str, str], list[str]]:
+    """Staged table directories and raw ratings parts of the lake's published run."""
+    current = json.loads((lake / "staging" / "_CURRENT.json").read_text())
+    run = current["run_id"]
+    tables = {
+        f"stg_{t}": str(lake / "staging" / "runs" / run / t)
+        for t in ["movies", "movie_genres", "links", "cpi"]
+    }
+    ratings_dir = lake / current["inputs"]["ratings"]
+    parts = sorted(glob.glob(str(ratings_dir / "part-*.csv")))
+    if not parts:
+        raise SystemExit(f"peers.py: no ratings parts under {ratings_dir}")
+    return tables, parts
+
+
+def render(name: str, zone: str, rewrite) -> str:
+    sql = (SQL / zone / f"{name}.sql").read_text()
+    for key, value in PARAMS.items():
+        sql = sql.replace("{{" + key + "}}", value)
+    return rewrite(sql)
+
+
+def run_duckdb(lake: Path, out: Path, threads: int) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {threads}")
+    tables, parts = staged(lake)
+    for name, path in tables.items():
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}/*.parquet')")
+    files = ", ".join(f"'{p}'" for p in parts)
+    con.execute(
+        f"CREATE VIEW raw_ratings AS SELECT * FROM read_csv([{files}], header = true, "
+        "columns = {'user_id': 'BIGINT', 'movielens_id': 'BIGINT', 'rating': 'DOUBLE', 'rated_epoch': 'BIGINT'})"
+    )
+
+    def rewrite(sql: str) -> str:
+        # DuckDB spells epoch-microseconds-to-timestamp make_timestamp.
+        return re.sub(r"to_timestamp_micros\(", "make_timestamp(", sql)
+
+    for name, zone in STEPS:
+        sql = render(name, zone, rewrite)
+        target = out / f"{name}.parquet"
+        con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{target}')")
+
+
+def run_spark(lake: Path, out: Path, threads: int) -> None:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.types import DoubleType, LongType, StructField, StructType
+
+    spark = (
+        SparkSession.builder.master(f"local[{threads}]")
+        .appName("movielens-bench")
+        .config("spark.driver.memory", "4g")
+        .config("spark.sql.shuffle.partitions", str(threads * 2))
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    tables, parts = staged(lake)
+    for name, path in tables.items():
+        spark.read.parquet(path).createOrReplaceTempView(name)
+    schema = StructType(
+        [
+            StructField("user_id", LongType()),
+            StructField("movielens_id", LongType()),
+            StructField("rating", DoubleType()),
+            StructField("rated_epoch", LongType()),
+        ]
+    )
+    spark.read.csv(parts, header=True, schema=schema).createOrReplaceTempView("raw_ratings")
+
+    def rewrite(sql: str) -> str:
+        sql = re.sub(r"to_timestamp_micros\(", "timestamp_micros(", sql)
+        return sql
+
+    for name, zone in STEPS:
+        sql = render(name, zone, rewrite)
+        target = str(out / name)
+        spark.sql(sql).write.mode("overwrite").parquet(target)
+        spark.read.parquet(target).createOrReplaceTempView(name)
+    spark.stop()
+
+
+def run_datafusion(lake: Path, out: Path, threads: int) -> None:
+    import datafusion
+    import pyarrow as pa
+
+    config = datafusion.SessionConfig().with_target_partitions(threads)
+    ctx = datafusion.SessionContext(config)
+    tables, parts = staged(lake)
+    for name, path in tables.items():
+        ctx.register_parquet(name, path + "/")
+    schema = pa.schema(
+        [
+            ("user_id", pa.int64()),
+            ("movielens_id", pa.int64()),
+            ("rating", pa.float64()),
+            ("rated_epoch", pa.int64()),
+        ]
+    )
+    ctx.register_csv("raw_ratings", parts, schema=schema, has_header=True)
+    for name, zone in STEPS:
+        sql = render(name, zone, lambda s: s)
+        target = str(out / name)
+        ctx.sql(sql).write_parquet(target)
+        ctx.register_parquet(name, target)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=["duckdb", "spark", "datafusion"], required=True)
+    parser.add_argument("--lake", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TZ", "UTC")
+    {"duckdb": run_duckdb, "spark": run_spark, "datafusion": run_datafusion}[args.engine](
+        args.lake, args.out, args.threads
+    )
+
+
+if __name__ == "__main__":
+    main()

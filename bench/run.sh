@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The benchmark in one command:
+#   bench/run.sh [--debug] [--scale 1.0] [--runs 3] [--engines embedded,cluster,duckdb,datafusion,spark]
+# Builds the binaries (release; --debug uses the unoptimised ones, for a quick
+# check that the harness works, not for figures), installs PySpark, DuckDB,
+# DataFusion and pyarrow from PyPI into a venv on first use (PySpark runs on
+# the machine's Java 17), then runs bench/bench.py. Tables land in bench/results/.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$repo/target}
+venv=${BENCH_VENV:-$target/bench-venv}
+cd "$repo"
+profile=release
+if [ "${1:-}" = "--debug" ]; then
+    profile=debug
+    shift
+fi
+cargo build --profile "$([ $profile = debug ] && echo dev || echo release)" \
+    -p movielens -p movielens-scheduler -p movielens-executor
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pyspark, duckdb, datafusion, pyarrow' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet 'pyspark==3.5.9' 'duckdb==2.0.1' 'datafusion==55.0.0' 'pyarrow==26.0.1'
+fi
+exec "$venv/bin/python" bench/bench.py --bin "$target/$profile" "$@"
