@@ -3,7 +3,7 @@
 //!
 //! Stages, each a module: [`generate`] (test data) → land raw files in the [`lake`]
 //! → [`staging`] (parse and clean) → [`transform`] (SQL plans on the [`engine`]) →
-//! [`warehouse`] (load) → [`checks`] (data quality) → [`answers`].
+//! [`warehouse`] (load) → [`checks`] (data quality) → [`answers`] → [`report`].
 
 pub mod answers;
 pub mod checks;
@@ -15,6 +15,7 @@ pub mod lake;
 pub mod logging;
 pub mod pipeline;
 pub mod progress;
+pub mod report;
 pub mod staging;
 pub mod transform;
 pub mod warehouse;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::lake::Lake;
 use crate::transform::{TransformError, local_curated_context};
 
-pub use text::render_text;
+pub use text::{render_text, thousands};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answers {

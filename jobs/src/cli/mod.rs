@@ -7,6 +7,7 @@ mod config;
 mod extract;
 mod generate;
 mod load;
+mod report;
 mod run;
 mod stage;
 mod summary;
@@ -57,7 +58,9 @@ enum Command {
     Check(check::Args),
     /// Print the four answers from the published marts.
     Answers(answers::Args),
-    /// Everything end to end: (generate) → stage → transform → (load) → check → answers.
+    /// Write the answers as a self-contained HTML page with charts and lineage.
+    Report(report::Args),
+    /// Everything end to end: (generate) → stage → transform → (load) → check → answers → report.
     Run(run::Args),
 }
 
@@ -89,6 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Load(args) => load::execute(args, &settings).await,
         Command::Check(args) => check::execute(args, &settings).await,
         Command::Answers(args) => answers::execute(args, &settings).await,
+        Command::Report(args) => report::execute(args, &settings).await,
         Command::Run(args) => run::execute(args, settings).await,
     }
 }

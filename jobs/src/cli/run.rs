@@ -7,7 +7,7 @@ use anyhow::Context;
 use movielens::config::Settings;
 use movielens::engine::Engine;
 use movielens::lake::Lake;
-use movielens::{answers, pipeline, staging, transform};
+use movielens::{answers, pipeline, report, staging, transform};
 use tracing::info;
 
 use super::answers::{Format, print};
@@ -119,7 +119,16 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
     let answers = answers::read(&lake).await.context("reading answers")?;
     times.record("answers", started, None);
     print(&answers, args.format)?;
+
+    // The report lives with the run in the lake: reports/<run_id>/report.html.
+    let started = Instant::now();
+    report::record_stages(&lake, &run_id, &times.stages()).await?;
+    let html = report::build(&lake).await.context("building the report")?;
+    let key = report::report_key(&run_id);
+    lake.put(&key, html.into_bytes()).await?;
+    times.record("report", started, None);
     times.print();
     eprintln!("run {run_id} published in {}", lake.root());
+    eprintln!("report written to {}", lake.url(&key));
     Ok(())
 }

@@ -13,6 +13,18 @@ impl StageTimes {
         self.rows.push((stage.to_string(), started.elapsed(), rows));
     }
 
+    /// The stages so far, as the report's lineage panel lists them.
+    pub fn stages(&self) -> Vec<movielens::report::StageTime> {
+        self.rows
+            .iter()
+            .map(|(stage, took, rows)| movielens::report::StageTime {
+                stage: stage.clone(),
+                seconds: took.as_secs_f64(),
+                rows: *rows,
+            })
+            .collect()
+    }
+
     /// Printed on stderr so stdout stays answers only.
     pub fn print(&self) {
         eprintln!("{:<12} {:>10} {:>14}", "stage", "seconds", "rows");
