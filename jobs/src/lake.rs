@@ -349,6 +349,12 @@ impl Lake {
             .await
             .map_err(local_err)?;
         self.delete_prefix(dir_key).await?;
+        let size = tokio::fs::metadata(local).await.ok().map(|m| m.len());
+        let bar = crate::progress::bar(
+            size,
+            &format!("land {dir_key}"),
+            crate::progress::Unit::Bytes,
+        );
         let mut parts = Vec::new();
         let mut line = Vec::new();
         let mut buf = header.clone();
@@ -368,8 +374,10 @@ impl Lake {
                 self.put(&key, std::mem::replace(&mut buf, header.clone()))
                     .await?;
                 parts.push((key, len));
+                bar.inc(len);
             }
             if n == 0 {
+                bar.finish_and_clear();
                 return Ok(parts);
             }
         }

@@ -78,6 +78,9 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
         settings.log.format = format.clone();
     }
     movielens::logging::init(&settings.log.format, &settings.log.level);
+    if settings.log.format == "json" {
+        movielens::progress::disable();
+    }
     Ok(settings)
 }
 

@@ -505,7 +505,8 @@ th, td { padding: 3px 10px; border-bottom: 1px solid var(--rule); text-align: ri
 th:first-child, td:first-child, td.t { text-align: left; }
 section.lineage { background: var(--panel); padding: 4px 16px 16px; border-radius: 6px; }
 code { font-size: 13px; }
-td { word-break: break-all; }
+td { white-space: nowrap; }
+td.t { white-space: normal; word-break: break-word; }
 ";
 
 fn page(sections: &[Section], lineage: &Lineage) -> String {

@@ -217,7 +217,14 @@ pub async fn transform(
             format!("{:?}", settings.answers.min_ratings_percentile),
         ),
     ];
+    let bar = crate::progress::bar(
+        Some((CURATED.len() + MARTS.len()) as u64),
+        "",
+        crate::progress::Unit::Steps,
+    );
+    bar.set_prefix("transform");
     for step in CURATED.iter().chain(MARTS.iter()) {
+        bar.set_message(step.table);
         if step.table == "dim_date" {
             let (from, to) = calendar_bounds(ctx, step).await?;
             params.push(("date_from", from));
@@ -245,7 +252,9 @@ pub async fn transform(
             "written"
         );
         summary.tables.push((step.table.to_string(), rows, secs));
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     lake.publish(
         Zone::Curated,
         &Published {
