@@ -130,6 +130,8 @@ pub enum CheckError {
         #[source]
         source: datafusion::error::DataFusionError,
     },
+    #[error("check {check} returned no BIGINT value; its SQL is broken")]
+    NoValue { check: String },
     #[error(
         "warehouse {url} holds run {loaded:?} but the lake's published run is {published}; run `movielens load` first"
     )]
@@ -162,14 +164,18 @@ impl Target<'_> {
                     .collect()
                     .await
                     .map_err(fail)?;
-                Ok(batches
+                // Exactly one non-NULL BIGINT, or the check is broken (and
+                // must not pass by default).
+                batches
                     .iter()
                     .find(|b| b.num_rows() > 0)
                     .and_then(|b| {
                         let c = b.column(0).as_primitive_opt::<Int64Type>()?;
                         (!c.is_null(0)).then(|| c.value(0))
                     })
-                    .unwrap_or(0))
+                    .ok_or_else(|| CheckError::NoValue {
+                        check: check.into(),
+                    })
             }
         }
     }
