@@ -64,20 +64,45 @@ fn colour(k: usize) -> RGBColor {
     if k == 0 { FIRST } else { SECOND }
 }
 
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+/// Draws every series as bars, `place` giving a bar's corners from its label
+/// index, series index and value, with `margins` (top, bottom, left, right)
+/// in pixels; two series get a legend at `position`.
+fn draw_bars<'a, DB, CT>(
     chart: &mut ChartContext<'a, DB, CT>,
+    bars: &Bars,
     position: SeriesLabelPosition,
+    margins: (u32, u32, u32, u32),
+    place: impl Fn(usize, usize, f64) -> [CT::From; 2],
 ) -> Result<(), Box<dyn std::error::Error>>
 where
+    DB: DrawingBackend + 'a,
     DB::ErrorType: 'static,
+    CT: CoordTranslate,
 {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(TRANSPARENT)
-        .border_style(BLACK)
-        .label_font(("sans-serif", 13))
-        .draw()?;
+    let two = bars.series.len() > 1;
+    for (k, (name, values)) in bars.series.iter().enumerate() {
+        let c = colour(k);
+        let drawn = chart.draw_series(values.iter().enumerate().map(|(i, v)| {
+            let [from, to] = place(i, k, *v);
+            let mut bar = Rectangle::new([from, to], c.filled());
+            bar.set_margin(margins.0, margins.1, margins.2, margins.3);
+            bar
+        }))?;
+        if two {
+            drawn
+                .label(*name)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+        }
+    }
+    if two {
+        chart
+            .configure_series_labels()
+            .position(position)
+            .background_style(TRANSPARENT)
+            .border_style(BLACK)
+            .label_font(("sans-serif", 13))
+            .draw()?;
+    }
     Ok(())
 }
 
@@ -110,23 +135,16 @@ fn draw_columns(bars: &Bars, svg: &mut String) -> Result<(), Box<dyn std::error:
         .axis_desc_style(("sans-serif", 13))
         .draw()?;
     let two = bars.series.len() > 1;
-    for (k, (name, values)) in bars.series.iter().enumerate() {
-        let c = colour(k);
-        let drawn = chart.draw_series(values.iter().enumerate().map(|(i, v)| {
+    draw_bars(
+        &mut chart,
+        bars,
+        SeriesLabelPosition::UpperRight,
+        (0, 0, 3, 3),
+        |i, k, v| {
             let (left, right) = span(i, k, two);
-            let mut bar = Rectangle::new([(left, 0.0), (right, *v)], c.filled());
-            bar.set_margin(0, 0, 3, 3);
-            bar
-        }))?;
-        if two {
-            drawn
-                .label(*name)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
-        }
-    }
-    if two {
-        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-    }
+            [(left, 0.0), (right, v)]
+        },
+    )?;
     root.present()?;
     Ok(())
 }
@@ -162,24 +180,17 @@ fn draw_rows(bars: &Bars, svg: &mut String) -> Result<(), Box<dyn std::error::Er
         .axis_desc_style(("sans-serif", 13))
         .draw()?;
     let two = bars.series.len() > 1;
-    for (k, (name, values)) in bars.series.iter().enumerate() {
-        let c = colour(k);
-        let drawn = chart.draw_series(values.iter().enumerate().map(|(i, v)| {
+    draw_bars(
+        &mut chart,
+        bars,
+        SeriesLabelPosition::LowerRight,
+        (2, 2, 0, 0),
+        |i, k, v| {
             // In a row, the first series sits above the second.
             let (low, high) = span(row(i), 1 - k.min(1), two);
-            let mut bar = Rectangle::new([(0.0, low), (*v, high)], c.filled());
-            bar.set_margin(2, 2, 0, 0);
-            bar
-        }))?;
-        if two {
-            drawn
-                .label(*name)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
-        }
-    }
-    if two {
-        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-    }
+            [(0.0, low), (v, high)]
+        },
+    )?;
     root.present()?;
     Ok(())
 }
