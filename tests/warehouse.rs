@@ -206,6 +206,14 @@ async fn loaded_runs(db: &TestDb) -> Vec<String> {
         .unwrap()
 }
 
+async fn schema_version(db: &TestDb) -> i32 {
+    let mut c = db.conn().await;
+    sqlx::query_scalar("SELECT max(version) FROM movielens.schema_version")
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
+}
+
 async fn count(db: &TestDb, table: &str) -> i64 {
     let mut c = db.conn().await;
     sqlx::query_scalar(&format!("SELECT count(*) FROM movielens.{table}"))
@@ -286,6 +294,13 @@ async fn a_killed_load_leaves_the_previous_tables_and_a_second_load_is_refused()
             .env("MOVIELENS_WAREHOUSE__KIND", "none")
             .args(["run", "--run-id", "second"]),
     );
+    // As if the warehouse had been built by an older schema version: the
+    // killed load must not have dropped its tables either.
+    let mut conn = db.conn().await;
+    sqlx::raw_sql("UPDATE movielens.schema_version SET version = 0; ALTER TABLE movielens.dim_genre ADD COLUMN legacy INTEGER")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let mut child = ml(&lake, &db)
         .env("RUST_LOG", "movielens=debug,sqlx=warn")
         .arg("load")
@@ -313,6 +328,7 @@ async fn a_killed_load_leaves_the_previous_tables_and_a_second_load_is_refused()
     assert_eq!(loaded_runs(&db).await, vec!["first".to_string()]);
     assert_eq!(count(&db, "fact_rating").await, facts_first);
     assert_eq!(count(&db, "dim_movie").await, movies_first);
+    assert_eq!(schema_version(&db).await, 0);
 
     // While another session holds the load lock, a load is refused, naming why.
     let mut holder = db.conn().await;
@@ -329,8 +345,20 @@ async fn a_killed_load_leaves_the_previous_tables_and_a_second_load_is_refused()
     );
     drop(holder);
 
-    // After the kill, the next load completes and the warehouse holds the new run.
+    // After the kill, the next load completes and the warehouse holds the new
+    // run, in tables of the current version.
     run_ok(ml(&lake, &db).arg("load"));
+    assert_eq!(
+        schema_version(&db).await,
+        movielens::warehouse::schema::SCHEMA_VERSION
+    );
+    let legacy: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'movielens' AND table_name = 'dim_genre' AND column_name = 'legacy'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(legacy, 0, "the old-version table was not replaced");
     assert_eq!(
         loaded_runs(&db).await,
         vec!["first".to_string(), "second".to_string()]

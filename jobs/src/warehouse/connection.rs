@@ -116,10 +116,12 @@ impl Warehouse {
             .map_err(err)
     }
 
-    /// Creates the schema and tables if absent; when the recorded schema
-    /// version differs from [`SCHEMA_VERSION`], drops and recreates the data
-    /// tables (they are reloaded in full by every load).
-    pub async fn ensure_schema(&mut self) -> Result<()> {
+    /// Creates the schema, the bookkeeping tables and any missing table, and
+    /// returns the schema version the warehouse records (None: never loaded).
+    /// Tables of another version are not touched here: the load replaces
+    /// them inside its own transaction (see [`Warehouse::record_version_sql`]),
+    /// so a failed load leaves them as they were.
+    pub async fn ensure_schema(&mut self) -> Result<Option<i32>> {
         let s = self.schema.clone();
         self.execute(&format!("CREATE SCHEMA IF NOT EXISTS {s}"))
             .await?;
@@ -132,25 +134,28 @@ impl Warehouse {
             ))
             .await?
             .and_then(|v| v.parse::<i32>().ok());
-        let mut statements = Vec::new();
         if found != Some(SCHEMA_VERSION) {
             info!(
                 from = found.map_or("none".to_string(), |v| v.to_string()),
                 to = SCHEMA_VERSION,
-                "creating warehouse schema"
+                "the load will (re)create the warehouse tables"
             );
-            for t in TABLES {
-                statements.push(format!("DROP TABLE IF EXISTS {s}.{}", t.name));
-            }
-            statements.push(format!("DELETE FROM {s}.schema_version"));
-            statements.push(format!(
-                "INSERT INTO {s}.schema_version (version) VALUES ({SCHEMA_VERSION})"
-            ));
         }
-        for t in TABLES {
-            statements.push(t.create(self.flavour, &s, true));
-        }
-        self.in_transaction(&statements).await
+        let creates: Vec<String> = TABLES
+            .iter()
+            .map(|t| t.create(self.flavour, &s, true))
+            .collect();
+        self.in_transaction(&creates).await?;
+        Ok(found)
+    }
+
+    /// Statements recording [`SCHEMA_VERSION`] (inside a load's transaction).
+    pub fn record_version_sql(&self) -> Vec<String> {
+        let s = &self.schema;
+        vec![
+            format!("DELETE FROM {s}.schema_version"),
+            format!("INSERT INTO {s}.schema_version (version) VALUES ({SCHEMA_VERSION})"),
+        ]
     }
 
     /// Runs `statements` in one transaction (all or nothing).

@@ -44,6 +44,7 @@ pub async fn load(
             url: wh.url.clone(),
         });
     }
+    // The swap below replaces every table, whatever version it had.
     wh.ensure_schema().await?;
     let target = wh.schema.clone();
     let side = format!("{target}_load");
@@ -93,6 +94,7 @@ pub async fn load(
         summary.rows(),
         summary.seconds,
     ));
+    swap.extend(wh.record_version_sql());
     wh.in_transaction(&swap).await?;
     for table in TABLES {
         wh.execute(&format!("ANALYZE {target}.{}", table.name))

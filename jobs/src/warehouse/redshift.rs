@@ -119,9 +119,16 @@ pub async fn load(
         return Err(WarehouseError::RedshiftNeedsRole);
     }
     let started = Instant::now();
-    wh.ensure_schema().await?;
+    let found = wh.ensure_schema().await?;
     let schema = wh.schema.clone();
     let mut statements = vec![format!("LOCK {schema}.loads")];
+    if found != Some(super::schema::SCHEMA_VERSION) {
+        // Tables of another version are replaced inside the load's transaction.
+        for table in TABLES {
+            statements.push(format!("DROP TABLE IF EXISTS {schema}.{}", table.name));
+            statements.push(table.create(Flavour::Redshift, &schema, false));
+        }
+    }
     let mut summary = LoadSummary {
         run_id: curated.run_id.clone(),
         tables: Vec::new(),
