@@ -16,7 +16,8 @@ pub struct Args {
 
 pub async fn execute(args: Args, settings: &Settings) -> anyhow::Result<()> {
     let lake = Lake::open(settings)?;
-    let html = movielens::report::build(&lake).await?;
+    let answers = movielens::answers::read(&lake).await?;
+    let html = movielens::report::build(&lake, &answers).await?;
     std::fs::write(&args.out, html).with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!("report written to {}", args.out.display());
     Ok(())

@@ -123,7 +123,9 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
     // The report lives with the run in the lake: reports/<run_id>/report.html.
     let started = Instant::now();
     report::record_stages(&lake, &run_id, &times.stages()).await?;
-    let html = report::build(&lake).await.context("building the report")?;
+    let html = report::build(&lake, &answers)
+        .await
+        .context("building the report")?;
     let key = report::report_key(&run_id);
     lake.put(&key, html.into_bytes()).await?;
     times.record("report", started, None);

@@ -43,11 +43,11 @@ pub fn report_key(run_id: &str) -> String {
     format!("reports/{run_id}/report.html")
 }
 
-/// The report of the lake's published curated run, as HTML.
-pub async fn build(lake: &Lake) -> Result<String, ReportError> {
-    let answers = crate::answers::read(lake).await?;
+/// The report of the lake's published curated run, as HTML; `answers` are
+/// that run's (`run` has read them already, `report` reads them first).
+pub async fn build(lake: &Lake, answers: &Answers) -> Result<String, ReportError> {
     let lineage = lineage::collect(lake).await?;
-    render(&answers, &lineage)
+    render(answers, &lineage)
 }
 
 fn esc(text: &str) -> String {
