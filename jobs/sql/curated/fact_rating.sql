@@ -19,14 +19,23 @@ links AS (
 
 movies AS (
     SELECT tmdb_id FROM dim_movie
+),
+
+-- The MovieLens ids that reach a movie: a few thousand rows. It is the left
+-- input of the join below on purpose: the left input is the one a hash join
+-- builds its table from, so this small one is sent whole to every task that
+-- reads ratings, and the ratings are never shuffled.
+mapped_ids AS (
+    SELECT l.movielens_id, l.tmdb_id
+    FROM links AS l
+    JOIN movies AS m ON m.tmdb_id = l.tmdb_id
 )
 
 SELECT
     r.user_id,
-    l.tmdb_id,
+    i.tmdb_id,
     r.movielens_id,
     r.rating,
     to_timestamp_micros(r.rated_epoch * 1000000) AS rated_at
-FROM ratings AS r
-JOIN links AS l ON l.movielens_id = r.movielens_id
-JOIN movies AS m ON m.tmdb_id = l.tmdb_id
+FROM mapped_ids AS i
+JOIN ratings AS r ON r.movielens_id = i.movielens_id

@@ -4,6 +4,7 @@
 mod answers;
 mod check;
 mod config;
+mod explain;
 mod extract;
 mod generate;
 mod load;
@@ -52,6 +53,8 @@ enum Command {
     Stage(stage::Args),
     /// Build the star model and the marts with SQL on Ballista.
     Transform(transform::Args),
+    /// Show the plan of one transform step (`--analyze`: run it and time each operator).
+    Explain(explain::Args),
     /// Load the published curated run into the warehouse (Postgres or Redshift).
     Load(load::Args),
     /// Data-quality checks on the warehouse (or the lake); non-zero exit on failure.
@@ -92,6 +95,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Extract(args) => extract::execute(args, &settings).await,
         Command::Stage(args) => stage::execute(args, &settings).await,
         Command::Transform(args) => transform::execute(args, settings).await,
+        Command::Explain(args) => explain::execute(args, &settings).await,
         Command::Load(args) => load::execute(args, &settings).await,
         Command::Check(args) => check::execute(args, &settings).await,
         Command::Answers(args) => answers::execute(args, &settings).await,

@@ -197,6 +197,65 @@ pub struct TransformSummary {
     pub tables: Vec<(String, u64, f64)>,
 }
 
+/// The placeholders every step may use, from the configuration.
+fn base_params(settings: &Settings) -> Vec<(&'static str, String)> {
+    vec![
+        ("top_n", settings.answers.top_n.to_string()),
+        (
+            "percentile",
+            format!("{:?}", settings.answers.min_ratings_percentile),
+        ),
+    ]
+}
+
+/// The step that writes `table`, if any.
+pub fn find_step(table: &str) -> Option<&'static Step> {
+    CURATED.iter().chain(MARTS.iter()).find(|s| s.table == table)
+}
+
+/// `EXPLAIN [ANALYZE]` of one step's SELECT over the published staging and
+/// curated runs, as DataFusion prints it. Placeholders are filled as the
+/// transform fills them (fact_rating reads all ratings parts, unsharded).
+pub async fn explain(
+    ctx: &SessionContext,
+    lake: &Lake,
+    settings: &Settings,
+    step: &Step,
+    analyze: bool,
+) -> Result<String, TransformError> {
+    register_inputs(ctx, lake).await?;
+    register_curated(ctx, lake).await?;
+    let mut params = base_params(settings);
+    params.push(("ratings", "raw_ratings".into()));
+    if step.table == "dim_date" {
+        let (from, to) = calendar_bounds(ctx, step).await?;
+        params.push(("date_from", from));
+        params.push(("date_to", to));
+    }
+    let verb = if analyze { "EXPLAIN ANALYZE" } else { "EXPLAIN" };
+    let fail = |source| TransformError::Step {
+        table: step.table,
+        file: step.file,
+        source,
+    };
+    let batches = ctx
+        .sql(&format!("{verb} {}", render(step, &params)?))
+        .await
+        .map_err(fail)?
+        .collect()
+        .await
+        .map_err(fail)?;
+    let mut out = String::new();
+    for batch in &batches {
+        let kinds = batch.column(0).as_string::<i32>();
+        let plans = batch.column(1).as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            out.push_str(&format!("-- {}\n{}\n\n", kinds.value(i), plans.value(i)));
+        }
+    }
+    Ok(out)
+}
+
 /// Runs every step for `run_id` and publishes the curated run.
 pub async fn transform(
     engine: &Engine,
@@ -210,13 +269,7 @@ pub async fn transform(
         run_id: run_id.into(),
         tables: Vec::new(),
     };
-    let mut params = vec![
-        ("top_n", settings.answers.top_n.to_string()),
-        (
-            "percentile",
-            format!("{:?}", settings.answers.min_ratings_percentile),
-        ),
-    ];
+    let mut params = base_params(settings);
     let bar = crate::progress::bar(
         Some((CURATED.len() + MARTS.len()) as u64),
         "",
@@ -459,7 +512,15 @@ async fn write_sharded(
             .await
         }
     });
-    let rows = futures::future::try_join_all(jobs).await?;
+    // Each shard job runs as one task from CSV to parquet: with one partition
+    // the sink needs no repartitioning, so Ballista plans no shuffle stage in
+    // front of it and the rows never go to disk in between. The shards are
+    // what keeps every core busy.
+    let partitions = ctx.state().config().target_partitions();
+    set_target_partitions(ctx, step, 1).await?;
+    let rows = futures::future::try_join_all(jobs).await;
+    set_target_partitions(ctx, step, partitions).await?;
+    let rows = rows?;
     info!(
         table = step.table,
         shards,
@@ -467,6 +528,28 @@ async fn write_sharded(
         "sharded write done"
     );
     Ok(rows.into_iter().sum())
+}
+
+/// Sets the partition count the session's next jobs are planned with.
+async fn set_target_partitions(
+    ctx: &SessionContext,
+    step: &Step,
+    partitions: usize,
+) -> Result<(), TransformError> {
+    let fail = |source| TransformError::Step {
+        table: step.table,
+        file: step.file,
+        source,
+    };
+    ctx.sql(&format!(
+        "SET datafusion.execution.target_partitions = {partitions}"
+    ))
+    .await
+    .map_err(fail)?
+    .collect()
+    .await
+    .map_err(fail)?;
+    Ok(())
 }
 
 /// Whole years spanning release dates, rating dates and CPI months.
