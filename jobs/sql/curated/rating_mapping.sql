@@ -17,26 +17,39 @@ movies AS (
     SELECT tmdb_id FROM dim_movie
 ),
 
+-- The outcome depends only on the MovieLens id and on whether the rating is
+-- valid, so the ratings are counted per (id, validity) first: tens of
+-- millions of ratings become a few thousand rows before any join.
+ratings_per_id AS (
+    SELECT
+        movielens_id,
+        user_id IS NULL OR movielens_id IS NULL OR rated_epoch IS NULL
+            OR rating IS NULL OR rating < 0.5 OR rating > 5.0
+            OR rating * 2 <> round(rating * 2) AS is_invalid,
+        count(*) AS n_ratings
+    FROM ratings
+    GROUP BY 1, 2
+),
+
 classified AS (
     SELECT
         r.movielens_id,
+        r.n_ratings,
         CASE
-            WHEN r.user_id IS NULL OR r.movielens_id IS NULL OR r.rated_epoch IS NULL
-                OR r.rating IS NULL OR r.rating < 0.5 OR r.rating > 5.0
-                OR r.rating * 2 <> round(r.rating * 2) THEN 'invalid_rating'
+            WHEN r.is_invalid THEN 'invalid_rating'
             WHEN l.movielens_id IS NULL THEN 'movie_id_not_in_links'
             WHEN l.tmdb_id IS NULL THEN 'link_has_no_tmdb_id'
             WHEN m.tmdb_id IS NULL THEN 'tmdb_id_not_in_metadata'
             ELSE 'mapped'
         END AS outcome
-    FROM ratings AS r
+    FROM ratings_per_id AS r
     LEFT JOIN links AS l ON l.movielens_id = r.movielens_id
     LEFT JOIN movies AS m ON m.tmdb_id = l.tmdb_id
 )
 
 SELECT
     outcome,
-    count(*) AS n_ratings,
+    sum(n_ratings) AS n_ratings,
     count(DISTINCT movielens_id) AS n_movielens_ids
 FROM classified
 GROUP BY outcome

@@ -11,34 +11,66 @@ genres AS (
     SELECT tmdb_id, genre FROM movie_genre
 ),
 
-total AS (
-    SELECT count(*) AS all_ratings FROM ratings
+-- One bit per genre (the transform refuses more than 63 genres).
+genre_bits AS (
+    SELECT genre, CAST(1 AS BIGINT) << (row_number() OVER (ORDER BY genre) - 1) AS bit
+    FROM dim_genre
 ),
 
-genre_ratings AS (
-    SELECT g.genre, r.user_id, r.tmdb_id, r.rating
-    FROM ratings AS r
-    JOIN genres AS g ON g.tmdb_id = r.tmdb_id
+movie_ratings AS (
+    SELECT tmdb_id, count(*) AS n_ratings, sum(rating) AS sum_rating
+    FROM ratings
+    GROUP BY tmdb_id
 ),
 
-per_genre AS (
+movie_genre_masks AS (
+    SELECT g.tmdb_id, bit_or(b.bit) AS genre_mask
+    FROM genres AS g
+    JOIN genre_bits AS b ON b.genre = g.genre
+    GROUP BY g.tmdb_id
+),
+
+-- Every genre a user has rated, as one mask per user. Counting the users
+-- with a genre's bit set gives n_users without a distinct count over every
+-- (genre, user) pair, which is the expensive way round.
+user_genre_masks AS (
+    SELECT r.user_id, bit_or(m.genre_mask) AS genre_mask
+    FROM movie_genre_masks AS m
+    JOIN ratings AS r ON r.tmdb_id = m.tmdb_id
+    GROUP BY r.user_id
+),
+
+users_per_genre AS (
+    SELECT b.genre, count(*) AS n_users
+    FROM user_genre_masks AS u
+    CROSS JOIN genre_bits AS b
+    WHERE (u.genre_mask & b.bit) <> 0
+    GROUP BY b.genre
+),
+
+ratings_per_genre AS (
     SELECT
-        genre,
-        count(*) AS n_ratings,
-        count(DISTINCT user_id) AS n_users,
-        count(DISTINCT tmdb_id) AS n_movies,
-        avg(rating) AS mean_rating
-    FROM genre_ratings
-    GROUP BY genre
+        g.genre,
+        sum(mr.n_ratings) AS n_ratings,
+        count(DISTINCT g.tmdb_id) AS n_movies,
+        sum(mr.sum_rating) / sum(mr.n_ratings) AS mean_rating
+    FROM genres AS g
+    JOIN movie_ratings AS mr ON mr.tmdb_id = g.tmdb_id
+    GROUP BY g.genre
+),
+
+total AS (
+    SELECT sum(n_ratings) AS all_ratings FROM movie_ratings
 )
 
 SELECT
     p.genre,
     p.n_ratings,
-    p.n_users,
+    u.n_users,
     p.n_movies,
     p.mean_rating,
     CAST(p.n_ratings AS DOUBLE) / t.all_ratings AS share_of_ratings
-FROM per_genre AS p
+FROM ratings_per_genre AS p
+JOIN users_per_genre AS u ON u.genre = p.genre
 CROSS JOIN total AS t
 ORDER BY p.n_ratings DESC, p.genre ASC

@@ -1,13 +1,15 @@
 //! `movielens explain STEP`: the plan of one transform step, for profiling.
 //!
-//! Plain `EXPLAIN` goes through the configured engine (the plan Ballista
-//! gets). `--analyze` runs the step in this process with DataFusion's
-//! `EXPLAIN ANALYZE`, which reports rows and time per operator: Ballista
-//! spreads that over stages and executors, one process shows it in one tree.
+//! The step is planned by DataFusion in this process, over the published
+//! staging and curated runs; `--analyze` also runs it and reports rows and time
+//! per operator. Ballista re-plans joins at run time from measured sizes, so
+//! for the plans the cluster really ran, per stage and with metrics, run the
+//! transform with `MOVIELENS_LOG__LEVEL=info,ballista_scheduler=debug`.
 
 use anyhow::Context;
+use datafusion::prelude::SessionContext;
 use movielens::config::Settings;
-use movielens::engine::{Engine, runtime_for_lake, session_config};
+use movielens::engine::{runtime_for_lake, session_config};
 use movielens::lake::Lake;
 use movielens::transform;
 
@@ -15,7 +17,7 @@ use movielens::transform;
 pub struct Args {
     /// The table whose step to explain (e.g. fact_rating, genre_popularity).
     pub table: String,
-    /// Run the step locally and report per-operator metrics.
+    /// Run the step and report rows and time per operator.
     #[arg(long)]
     pub analyze: bool,
 }
@@ -27,19 +29,16 @@ pub async fn execute(args: Args, settings: &Settings) -> anyhow::Result<()> {
             .chain(transform::MARTS.iter())
             .map(|s| s.table)
             .collect();
-        format!("no step writes {:?}; steps: {}", args.table, known.join(", "))
+        format!(
+            "no step writes {:?}; steps: {}",
+            args.table,
+            known.join(", ")
+        )
     })?;
     let lake = Lake::open(settings)?;
-    let text = if args.analyze {
-        let ctx = datafusion::prelude::SessionContext::new_with_config_rt(
-            session_config(settings),
-            runtime_for_lake(&lake)?,
-        );
-        transform::explain(&ctx, &lake, settings, step, true).await?
-    } else {
-        let engine = Engine::connect(settings, &lake).await?;
-        transform::explain(&engine.ctx, &lake, settings, step, false).await?
-    };
+    let ctx =
+        SessionContext::new_with_config_rt(session_config(settings), runtime_for_lake(&lake)?);
+    let text = transform::explain(&ctx, &lake, settings, step, args.analyze).await?;
     print!("{text}");
     Ok(())
 }

@@ -53,7 +53,7 @@ enum Command {
     Stage(stage::Args),
     /// Build the star model and the marts with SQL on Ballista.
     Transform(transform::Args),
-    /// Show the plan of one transform step (`--analyze`: run it and time each operator).
+    /// Show the DataFusion plan of one transform step (`--analyze`: run it, time each operator).
     Explain(explain::Args),
     /// Load the published curated run into the warehouse (Postgres or Redshift).
     Load(load::Args),

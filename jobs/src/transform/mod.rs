@@ -14,6 +14,8 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
 use std::sync::Arc;
 
+use datafusion::config::{ParquetColumnOptions, TableParquetOptions};
+use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -65,6 +67,9 @@ pub const MARTS: [Step; 6] = [
     step!("cpi_window", "marts"),
 ];
 
+/// genre_popularity.sql gives every genre one bit of a BIGINT (sign bit unused).
+const MAX_GENRES: u64 = 63;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {
     #[error(transparent)]
@@ -91,6 +96,11 @@ pub enum TransformError {
         file: &'static str,
         secs: u64,
     },
+    #[error(
+        "dim_genre has {genres} genres; genre_popularity counts users per genre with one bit \
+         of a 64-bit mask per genre, so it handles at most {MAX_GENRES}"
+    )]
+    TooManyGenres { genres: u64 },
     #[error("{file}: placeholder left unfilled in: {snippet}")]
     Placeholder { file: &'static str, snippet: String },
 }
@@ -210,7 +220,10 @@ fn base_params(settings: &Settings) -> Vec<(&'static str, String)> {
 
 /// The step that writes `table`, if any.
 pub fn find_step(table: &str) -> Option<&'static Step> {
-    CURATED.iter().chain(MARTS.iter()).find(|s| s.table == table)
+    CURATED
+        .iter()
+        .chain(MARTS.iter())
+        .find(|s| s.table == table)
 }
 
 /// `EXPLAIN [ANALYZE]` of one step's SELECT over the published staging and
@@ -232,7 +245,11 @@ pub async fn explain(
         params.push(("date_from", from));
         params.push(("date_to", to));
     }
-    let verb = if analyze { "EXPLAIN ANALYZE" } else { "EXPLAIN" };
+    let verb = if analyze {
+        "EXPLAIN ANALYZE"
+    } else {
+        "EXPLAIN"
+    };
     let fail = |source| TransformError::Step {
         table: step.table,
         file: step.file,
@@ -304,6 +321,9 @@ pub async fn transform(
             secs = format!("{secs:.2}"),
             "written"
         );
+        if step.table == "dim_genre" && rows > MAX_GENRES {
+            return Err(TransformError::TooManyGenres { genres: rows });
+        }
         summary.tables.push((step.table.to_string(), rows, secs));
         bar.inc(1);
     }
@@ -347,7 +367,7 @@ fn is_retryable(error: &TransformError) -> bool {
         TransformError::Lake(_)
         | TransformError::Register { .. }
         | TransformError::Timeout { .. } => true,
-        TransformError::Placeholder { .. } => false,
+        TransformError::Placeholder { .. } | TransformError::TooManyGenres { .. } => false,
     }
 }
 
@@ -410,12 +430,11 @@ async fn write_table(
         file: step.file,
         source,
     };
-    let copy = format!("COPY (\n{sql}\n) TO '{url}' STORED AS PARQUET");
     let batches = ctx
-        .sql(&copy)
+        .sql(sql)
         .await
         .map_err(fail)?
-        .collect()
+        .write_parquet(&url, DataFrameWriteOptions::new(), Some(parquet_options()))
         .await
         .map_err(fail)?;
     let rows = batches
@@ -424,6 +443,26 @@ async fn write_table(
         .map(|c| (0..c.len()).map(|i| c.value(i)).sum::<u64>())
         .sum();
     Ok(rows)
+}
+
+/// How tables are encoded. They are set on the parquet format itself, which
+/// travels with the plan to the executors; `COPY … OPTIONS (…)` would not:
+/// Ballista's plan serialisation drops a COPY's options.
+fn parquet_options() -> TableParquetOptions {
+    let mut options = TableParquetOptions::default();
+    // zstd level 1 instead of DataFusion's level 3: at scale 1.0 fact_rating
+    // is 7% larger (278 vs 259 MB) and about a second faster to write.
+    options.global.compression = Some("zstd(1)".into());
+    // Rating times are nearly all distinct: the writer would build a
+    // dictionary for each column chunk only to abandon it.
+    options.column_specific_options.insert(
+        "rated_at".into(),
+        ParquetColumnOptions {
+            dictionary_enabled: Some(false),
+            ..Default::default()
+        },
+    );
+    options
 }
 
 /// The CSV parts of the staged run's raw ratings.
