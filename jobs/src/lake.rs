@@ -269,22 +269,6 @@ impl Lake {
         Ok(out)
     }
 
-    /// Deletes one object.
-    pub async fn delete(&self, key: &str) -> Result<()> {
-        self.store
-            .delete(&self.path(key))
-            .await
-            .map_err(self.store_err("deleting", key))
-    }
-
-    /// Moves one object (a rename on a filesystem, copy then delete on S3).
-    pub async fn rename(&self, from: &str, to: &str) -> Result<()> {
-        self.store
-            .rename(&self.path(from), &self.path(to))
-            .await
-            .map_err(self.store_err("moving", from))
-    }
-
     /// Deletes every object under `prefix` (used to clear a run's half-written table
     /// before it is rewritten, so a retry never duplicates rows).
     pub async fn delete_prefix(&self, prefix: &str) -> Result<usize> {

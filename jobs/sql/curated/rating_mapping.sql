@@ -1,24 +1,55 @@
 -- rating_mapping: what became of every rating read, by outcome. The rows add
--- up to the ratings file, so nothing is dropped silently. Outcomes are
--- defined in fact_rating.sql, which classifies every rating: the mapped ones
--- are fact_rating, the others unmapped_rating.
-WITH mapped AS (
-    SELECT 'mapped' AS outcome, movielens_id FROM fact_rating
+-- up to the ratings file, so nothing is dropped silently.
+--   mapped                   reached a movie (= fact_rating)
+--   invalid_rating           missing fields, or not a half star in 0.5 ... 5.0
+--   movie_id_not_in_links    the MovieLens id is not in links.csv
+--   link_has_no_tmdb_id      links.csv has an empty tmdbId for it
+--   tmdb_id_not_in_metadata  the TMDB id has no movies_metadata record
+WITH ratings AS (
+    SELECT user_id, movielens_id, rating, rated_epoch FROM raw_ratings
 ),
 
-unmapped AS (
-    SELECT outcome, movielens_id FROM unmapped_rating
+links AS (
+    SELECT movielens_id, tmdb_id FROM stg_links
+),
+
+movies AS (
+    SELECT tmdb_id FROM dim_movie
+),
+
+-- The outcome depends only on the MovieLens id and on whether the rating is
+-- valid, so the ratings are counted per (id, validity) first: tens of
+-- millions of ratings become a few thousand rows before any join.
+ratings_per_id AS (
+    SELECT
+        movielens_id,
+        user_id IS NULL OR movielens_id IS NULL OR rated_epoch IS NULL
+            OR rating IS NULL OR rating < 0.5 OR rating > 5.0
+            OR rating * 2 <> round(rating * 2) AS is_invalid,
+        count(*) AS n_ratings
+    FROM ratings
+    GROUP BY 1, 2
 ),
 
 classified AS (
-    SELECT outcome, movielens_id FROM mapped
-    UNION ALL
-    SELECT outcome, movielens_id FROM unmapped
+    SELECT
+        r.movielens_id,
+        r.n_ratings,
+        CASE
+            WHEN r.is_invalid THEN 'invalid_rating'
+            WHEN l.movielens_id IS NULL THEN 'movie_id_not_in_links'
+            WHEN l.tmdb_id IS NULL THEN 'link_has_no_tmdb_id'
+            WHEN m.tmdb_id IS NULL THEN 'tmdb_id_not_in_metadata'
+            ELSE 'mapped'
+        END AS outcome
+    FROM ratings_per_id AS r
+    LEFT JOIN links AS l ON l.movielens_id = r.movielens_id
+    LEFT JOIN movies AS m ON m.tmdb_id = l.tmdb_id
 )
 
 SELECT
     outcome,
-    count(*) AS n_ratings,
+    sum(n_ratings) AS n_ratings,
     count(DISTINCT movielens_id) AS n_movielens_ids
 FROM classified
 GROUP BY outcome

@@ -7,16 +7,19 @@
 //! Ballista executors can see). The run becomes visible only when every table is
 //! written (see [`crate::lake`]).
 
-mod fact;
-
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
+use std::sync::Arc;
 
 use datafusion::config::{ParquetColumnOptions, TableParquetOptions};
 use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use tracing::{Instrument, info, info_span, warn};
 
@@ -162,8 +165,8 @@ pub async fn register_inputs(
     lake: &Lake,
 ) -> Result<Published, TransformError> {
     let staging = register_staged(ctx, lake).await?;
-    let parts = fact::ratings_parts(lake, &staging).await?;
-    fact::register_ratings(ctx, lake, "raw_ratings", &parts)?;
+    let parts = ratings_parts(lake, &staging).await?;
+    register_ratings(ctx, lake, "raw_ratings", &parts)?;
     Ok(staging)
 }
 
@@ -234,8 +237,7 @@ pub async fn explain(
     analyze: bool,
 ) -> Result<String, TransformError> {
     register_inputs(ctx, lake).await?;
-    let curated = register_curated(ctx, lake).await?;
-    fact::register_unmapped(ctx, lake, &curated.run_id).await?;
+    register_curated(ctx, lake).await?;
     let mut params = base_params(settings);
     params.push(("ratings", "raw_ratings".into()));
     if step.table == "dim_date" {
@@ -303,11 +305,7 @@ pub async fn transform(
         let key = Lake::table_key(Zone::Curated, run_id, step.table);
         let write = async {
             if step.table == "fact_rating" {
-                let rows =
-                    fact::write_fact_rating(ctx, lake, settings, &staging, run_id, step, &params)
-                        .await?;
-                fact::register_unmapped(ctx, lake, run_id).await?;
-                Ok(rows)
+                write_sharded(ctx, lake, settings, &staging, &key, step, &params).await
             } else {
                 write_with_retries(ctx, lake, settings, &key, step, &render(step, &params)?).await
             }
@@ -382,41 +380,26 @@ async fn write_with_retries(
     step: &Step,
     sql: &str,
 ) -> Result<u64, TransformError> {
-    with_retries(settings, step, || {
-        write_table(ctx, lake, key, step, sql, &[])
-    })
-    .await
-}
-
-/// Runs `attempt` until it succeeds, fails for good or has used up
-/// `engine.step_retries`, each attempt bounded by `engine.step_timeout_secs`.
-/// An attempt must undo what an earlier one left behind.
-async fn with_retries<F, Fut>(
-    settings: &Settings,
-    step: &Step,
-    mut attempt: F,
-) -> Result<u64, TransformError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<u64, TransformError>>,
-{
     let retries = settings.engine.step_retries;
     let mut backoff = std::time::Duration::from_millis(settings.engine.retry_backoff_ms);
-    let mut tries = 0;
+    let mut attempt = 0;
     loop {
         let secs = settings.engine.step_timeout_secs;
-        let result = tokio::time::timeout(std::time::Duration::from_secs(secs), attempt())
-            .await
-            .unwrap_or(Err(TransformError::Timeout {
-                table: step.table,
-                file: step.file,
-                secs,
-            }));
-        match result {
+        let attempt_result = tokio::time::timeout(
+            std::time::Duration::from_secs(secs),
+            write_table(ctx, lake, key, step, sql),
+        )
+        .await
+        .unwrap_or(Err(TransformError::Timeout {
+            table: step.table,
+            file: step.file,
+            secs,
+        }));
+        match attempt_result {
             Ok(rows) => return Ok(rows),
-            Err(e) if tries < retries && is_retryable(&e) => {
-                tries += 1;
-                warn!(table = step.table, attempt = tries, of = retries, wait_ms = backoff.as_millis() as u64, error = %e, "step failed; re-submitting");
+            Err(e) if attempt < retries && is_retryable(&e) => {
+                attempt += 1;
+                warn!(table = step.table, attempt, of = retries, wait_ms = backoff.as_millis() as u64, error = %e, "step failed; re-submitting");
                 tokio::time::sleep(backoff).await;
                 backoff *= 2;
             }
@@ -426,15 +409,12 @@ where
 }
 
 /// Writes one step's result as parquet under `key`; returns the row count.
-/// With `partition_by`, rows go to `<key>/<column>=<value>/` folders, without
-/// those columns.
 async fn write_table(
     ctx: &SessionContext,
     lake: &Lake,
     key: &str,
     step: &Step,
     sql: &str,
-    partition_by: &[&str],
 ) -> Result<u64, TransformError> {
     // A retry or a rerun of the same run id replaces what is there instead of
     // adding files to it.
@@ -454,12 +434,7 @@ async fn write_table(
         .sql(sql)
         .await
         .map_err(fail)?
-        .write_parquet(
-            &url,
-            DataFrameWriteOptions::new()
-                .with_partition_by(partition_by.iter().map(|c| c.to_string()).collect()),
-            Some(parquet_options()),
-        )
+        .write_parquet(&url, DataFrameWriteOptions::new(), Some(parquet_options()))
         .await
         .map_err(fail)?;
     let rows = batches
@@ -488,6 +463,132 @@ fn parquet_options() -> TableParquetOptions {
         },
     );
     options
+}
+
+/// The CSV parts of the staged run's raw ratings.
+async fn ratings_parts(lake: &Lake, staging: &Published) -> Result<Vec<String>, TransformError> {
+    let dir = staging
+        .inputs
+        .get("ratings")
+        .cloned()
+        .unwrap_or_else(|| "raw/kaggle/ratings".into());
+    Ok(lake
+        .list(&dir)
+        .await?
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.ends_with(".csv"))
+        .collect())
+}
+
+/// Registers `name` as the ratings in `parts` (a listing table over those files,
+/// which Ballista ships to executors like any file-backed table).
+fn register_ratings(
+    ctx: &SessionContext,
+    lake: &Lake,
+    name: &str,
+    parts: &[String],
+) -> Result<(), TransformError> {
+    let url = parts.first().map(|p| lake.url(p)).unwrap_or_default();
+    let fail = |source| TransformError::Register {
+        name: name.into(),
+        url: url.clone(),
+        source,
+    };
+    let paths = parts
+        .iter()
+        .map(|p| ListingTableUrl::parse(lake.url(p)))
+        .collect::<datafusion::error::Result<Vec<_>>>()
+        .map_err(fail)?;
+    let options = ListingOptions::new(Arc::new(CsvFormat::default().with_has_header(true)))
+        .with_file_extension(".csv");
+    let config = ListingTableConfig::new_with_multi_paths(paths)
+        .with_listing_options(options)
+        .with_schema(Arc::new(ratings_schema()));
+    let table = ListingTable::try_new(config).map_err(fail)?;
+    ctx.deregister_table(name).ok();
+    ctx.register_table(name, Arc::new(table)).map_err(fail)?;
+    Ok(())
+}
+
+/// Writes fact_rating as `engine.fact_write_shards` concurrent jobs, each over
+/// its own share of the raw ratings parts and into its own `shard-NNN.parquet`:
+/// Ballista writes a job's output from a single task, so one job would funnel
+/// 26M rows through one writer. Each shard retries on its own.
+async fn write_sharded(
+    ctx: &SessionContext,
+    lake: &Lake,
+    settings: &Settings,
+    staging: &Published,
+    key: &str,
+    step: &Step,
+    params: &[(&str, String)],
+) -> Result<u64, TransformError> {
+    let parts = ratings_parts(lake, staging).await?;
+    let shards = settings
+        .engine
+        .fact_write_shards
+        .clamp(1, parts.len().max(1));
+    // Shards of an earlier attempt with another shard count must not survive.
+    lake.delete_prefix(key).await?;
+    let jobs = (0..shards).map(|k| {
+        let mine: Vec<String> = parts.iter().skip(k).step_by(shards).cloned().collect();
+        async move {
+            let name = format!("raw_ratings_shard_{k}");
+            register_ratings(ctx, lake, &name, &mine)?;
+            let mut params = params.to_vec();
+            params.push(("ratings", name));
+            let sql = render(step, &params)?;
+            // One file per shard, side by side, so the table is one flat folder.
+            write_with_retries(
+                ctx,
+                lake,
+                settings,
+                &format!("{key}/shard-{k:03}.parquet"),
+                step,
+                &sql,
+            )
+            .await
+        }
+    });
+    // Each shard job runs as one task from CSV to parquet: with one partition
+    // the sink needs no repartitioning, so Ballista plans no shuffle stage in
+    // front of it and the rows never go to disk in between. The shards are
+    // what keeps every core busy.
+    let partitions = ctx.state().config().target_partitions();
+    set_target_partitions(ctx, step, 1).await?;
+    let rows = futures::future::try_join_all(jobs).await;
+    set_target_partitions(ctx, step, partitions).await?;
+    let rows = rows?;
+    info!(
+        table = step.table,
+        shards,
+        parts = parts.len(),
+        "sharded write done"
+    );
+    Ok(rows.into_iter().sum())
+}
+
+/// Sets the partition count the session's next jobs are planned with.
+async fn set_target_partitions(
+    ctx: &SessionContext,
+    step: &Step,
+    partitions: usize,
+) -> Result<(), TransformError> {
+    let fail = |source| TransformError::Step {
+        table: step.table,
+        file: step.file,
+        source,
+    };
+    ctx.sql(&format!(
+        "SET datafusion.execution.target_partitions = {partitions}"
+    ))
+    .await
+    .map_err(fail)?
+    .collect()
+    .await
+    .map_err(fail)?;
+    Ok(())
 }
 
 /// Whole years spanning release dates, rating dates and CPI months.
