@@ -54,6 +54,10 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// A connected engine. Dropping it stops an embedded cluster.
 pub struct Engine {
     pub ctx: SessionContext,
+    /// A second session on the same scheduler whose jobs are planned with one
+    /// partition: a job that writes one file is then one task with no shuffle
+    /// in front of its writer (see the fact_rating shards).
+    pub single_task: SessionContext,
     /// `df://…` of the scheduler in use.
     pub scheduler_url: String,
     _embedded: Option<EmbeddedCluster>,
@@ -71,23 +75,37 @@ impl Engine {
             check_reachable(&url, settings.engine.connect_timeout_secs).await?;
             (url, None)
         };
-        let state = session_state(settings, lake).map_err(|source| EngineError::Connect {
-            url: url.clone(),
-            source,
-        })?;
-        let ctx = SessionContext::remote_with_state(&url, state)
-            .await
-            .map_err(|source| EngineError::Connect {
-                url: url.clone(),
-                source,
-            })?;
+        let ctx = remote_session(settings, lake, &url, settings.partitions()).await?;
+        let single_task = remote_session(settings, lake, &url, 1).await?;
         info!(scheduler = %url, embedded = embedded.is_some(), "engine ready");
         Ok(Self {
             ctx,
+            single_task,
             scheduler_url: url,
             _embedded: embedded,
         })
     }
+}
+
+/// A client session on the scheduler at `url` planning with `partitions`.
+async fn remote_session(
+    settings: &Settings,
+    lake: &Lake,
+    url: &str,
+    partitions: usize,
+) -> Result<SessionContext, EngineError> {
+    let fail = |source| EngineError::Connect {
+        url: url.into(),
+        source,
+    };
+    let state = session_state(settings, lake).map_err(fail)?;
+    let config = state.config().clone().with_target_partitions(partitions);
+    let state = datafusion::execution::SessionStateBuilder::new_from_existing(state)
+        .with_config(config)
+        .build();
+    SessionContext::remote_with_state(url, state)
+        .await
+        .map_err(fail)
 }
 
 /// Fails fast, naming the URL, when nothing listens at the scheduler address:
