@@ -58,6 +58,13 @@ pub struct EngineSettings {
     /// fact_rating is written by this many concurrent jobs, each over its own
     /// raw ratings parts, because Ballista writes one job's output from one task.
     pub fact_write_shards: usize,
+    /// Transform steps run at once when the tables they read are ready;
+    /// 0 = automatic: 2 (or the partition count) on the embedded engine, 1 on
+    /// a cluster. On a cluster, losing an executor while two jobs shuffle can
+    /// leave Ballista 55 with no free task slot (every re-submission then
+    /// times out); one job at a time recovers. In-process, executors are not
+    /// lost on their own.
+    pub concurrent_steps: usize,
     /// Raw ratings are landed in parts of about this many bytes, the unit of sharding.
     pub ratings_part_bytes: u64,
     /// Fetch shuffle data over the network even from an executor on the same
@@ -246,6 +253,7 @@ retry_backoff_ms = 2000
 step_timeout_secs = 900
 force_remote_shuffle_read = false
 fact_write_shards = 4
+concurrent_steps = 0
 ratings_part_bytes = 67108864
 
 [cluster]

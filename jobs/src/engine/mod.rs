@@ -108,6 +108,13 @@ async fn remote_session(
         .map_err(fail)
 }
 
+impl Engine {
+    /// Whether the scheduler and executor run inside this process.
+    pub fn is_embedded(&self) -> bool {
+        self._embedded.is_some()
+    }
+}
+
 /// Fails fast, naming the URL, when nothing listens at the scheduler address:
 /// Ballista's client would otherwise retry for a long time.
 async fn check_reachable(url: &str, secs: u64) -> Result<(), EngineError> {

@@ -279,9 +279,9 @@ pub async fn explain(
 /// Runs every step for `run_id` and publishes the curated run.
 ///
 /// Steps run as soon as the tables they read are written, several at once
-/// (up to the engine's partition count, at least 2): the CSV pass of
-/// rating_mapping overlaps the fact_rating shards, the marts overlap each
-/// other, and the many small jobs overlap their scheduling latency.
+/// where `engine.concurrent_steps` allows: the CSV pass of rating_mapping
+/// then overlaps the fact_rating shards, the marts overlap each other, and
+/// the many small jobs overlap their scheduling latency.
 pub async fn transform(
     engine: &Engine,
     lake: &Lake,
@@ -293,7 +293,11 @@ pub async fn transform(
     let steps: Vec<&'static Step> = CURATED.iter().chain(MARTS.iter()).collect();
     let needs: BTreeMap<&str, Vec<&str>> =
         steps.iter().map(|s| (s.table, dependencies(s))).collect();
-    let max_running = settings.partitions().max(2);
+    let max_running = match settings.engine.concurrent_steps {
+        0 if engine.is_embedded() => settings.partitions().max(2),
+        0 => 1,
+        n => n,
+    };
     let bar = crate::progress::bar(Some(steps.len() as u64), "", crate::progress::Unit::Steps);
     bar.set_prefix("transform");
     let mut started = BTreeSet::new();
