@@ -24,6 +24,7 @@ SQL = Path(__file__).resolve().parents[1] / "jobs" / "sql"
 STEPS = [
     ("dim_movie", "curated"),
     ("movie_genre", "curated"),
+    ("dim_genre", "curated"),
     ("dim_cpi", "curated"),
     ("fact_rating", "curated"),
     ("highest_rated", "marts"),

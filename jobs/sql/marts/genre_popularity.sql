@@ -11,9 +11,10 @@ genres AS (
     SELECT tmdb_id, genre FROM movie_genre
 ),
 
--- One bit per genre (the transform refuses more than 63 genres).
+-- One bit per genre: 1, 2, 4, ... (the transform refuses more than 63 genres;
+-- powers of two up to 2^62 are exact as doubles).
 genre_bits AS (
-    SELECT genre, CAST(1 AS BIGINT) << (row_number() OVER (ORDER BY genre) - 1) AS bit
+    SELECT genre, CAST(power(2, row_number() OVER (ORDER BY genre) - 1) AS BIGINT) AS bit
     FROM dim_genre
 ),
 
