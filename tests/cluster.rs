@@ -31,6 +31,8 @@ fn sibling_binary(name: &str) -> PathBuf {
 /// A scheduler and executors as separate processes, killed on drop.
 struct Cluster {
     port: u16,
+    /// Where the services' logs are, for failure messages.
+    dir: std::path::PathBuf,
     _scheduler: Service,
     executors: Vec<Service>,
 }
@@ -84,6 +86,7 @@ impl Cluster {
             .collect();
         Self {
             port,
+            dir: dir.to_path_buf(),
             _scheduler: scheduler,
             executors,
         }
@@ -91,6 +94,22 @@ impl Cluster {
 
     fn url(&self) -> String {
         format!("df://127.0.0.1:{}", self.port)
+    }
+
+    /// The last lines of the scheduler's and every executor's log: the test's
+    /// directory is gone once a failed test has unwound.
+    fn log_tails(&self) -> String {
+        let mut names = vec!["scheduler.log".to_string()];
+        names.extend((0..self.executors.len()).map(|i| format!("executor-{i}.log")));
+        names
+            .iter()
+            .map(|name| {
+                let text = std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+                format!("--- {name} (last 40 lines)\n{tail}\n")
+            })
+            .collect()
     }
 }
 
@@ -298,7 +317,8 @@ fn run_killing_executor_during(
     assert!(killed, "the run never wrote {table}:\n{log}");
     assert!(
         status.success(),
-        "run failed after an executor was killed during {table}:\n{log}"
+        "run failed after an executor was killed during {table}:\n{log}\n{}",
+        cluster.log_tails()
     );
     log
 }
