@@ -24,11 +24,7 @@ pub struct Args {
 
 pub async fn execute(args: Args, settings: &Settings) -> anyhow::Result<()> {
     let step = transform::find_step(&args.table).with_context(|| {
-        let known: Vec<&str> = transform::CURATED
-            .iter()
-            .chain(transform::MARTS.iter())
-            .map(|s| s.table)
-            .collect();
+        let known: Vec<&str> = transform::steps().map(|s| s.table).collect();
         format!(
             "no step writes {:?}; steps: {}",
             args.table,

@@ -85,6 +85,11 @@ impl Engine {
             _embedded: embedded,
         })
     }
+
+    /// Whether the scheduler and executor run inside this process.
+    pub fn is_embedded(&self) -> bool {
+        self._embedded.is_some()
+    }
 }
 
 /// A client session on the scheduler at `url` planning with `partitions`.
@@ -106,13 +111,6 @@ async fn remote_session(
     SessionContext::remote_with_state(url, state)
         .await
         .map_err(fail)
-}
-
-impl Engine {
-    /// Whether the scheduler and executor run inside this process.
-    pub fn is_embedded(&self) -> bool {
-        self._embedded.is_some()
-    }
 }
 
 /// Fails fast, naming the URL, when nothing listens at the scheduler address:

@@ -221,12 +221,40 @@ fn base_params(settings: &Settings) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Every step, curated tables first, in the order they are declared.
+pub fn steps() -> impl Iterator<Item = &'static Step> {
+    CURATED.iter().chain(MARTS.iter())
+}
+
 /// The step that writes `table`, if any.
 pub fn find_step(table: &str) -> Option<&'static Step> {
-    CURATED
-        .iter()
-        .chain(MARTS.iter())
-        .find(|s| s.table == table)
+    steps().find(|s| s.table == table)
+}
+
+/// A failure of `step`'s SQL, naming the step and its file.
+fn step_error(step: &Step) -> impl Fn(datafusion::error::DataFusionError) -> TransformError + Copy {
+    let (table, file) = (step.table, step.file);
+    move |source| TransformError::Step {
+        table,
+        file,
+        source,
+    }
+}
+
+/// The placeholders `step` uses: the configuration's, and for dim_date the
+/// years its calendar spans (read from the tables written before it).
+async fn step_params(
+    ctx: &SessionContext,
+    settings: &Settings,
+    step: &Step,
+) -> Result<Vec<(&'static str, String)>, TransformError> {
+    let mut params = base_params(settings);
+    if step.table == "dim_date" {
+        let (from, to) = calendar_bounds(ctx, step).await?;
+        params.push(("date_from", from));
+        params.push(("date_to", to));
+    }
+    Ok(params)
 }
 
 /// `EXPLAIN [ANALYZE]` of one step's SELECT over the published staging and
@@ -241,23 +269,14 @@ pub async fn explain(
 ) -> Result<String, TransformError> {
     register_inputs(ctx, lake).await?;
     register_curated(ctx, lake).await?;
-    let mut params = base_params(settings);
+    let mut params = step_params(ctx, settings, step).await?;
     params.push(("ratings", "raw_ratings".into()));
-    if step.table == "dim_date" {
-        let (from, to) = calendar_bounds(ctx, step).await?;
-        params.push(("date_from", from));
-        params.push(("date_to", to));
-    }
     let verb = if analyze {
         "EXPLAIN ANALYZE"
     } else {
         "EXPLAIN"
     };
-    let fail = |source| TransformError::Step {
-        table: step.table,
-        file: step.file,
-        source,
-    };
+    let fail = step_error(step);
     let batches = ctx
         .sql(&format!("{verb} {}", render(step, &params)?))
         .await
@@ -290,22 +309,22 @@ pub async fn transform(
 ) -> Result<TransformSummary, TransformError> {
     let staging = register_inputs(&engine.ctx, lake).await?;
     register_staged(&engine.single_task, lake).await?;
-    let steps: Vec<&'static Step> = CURATED.iter().chain(MARTS.iter()).collect();
+    let plan: Vec<&'static Step> = steps().collect();
     let needs: BTreeMap<&str, Vec<&str>> =
-        steps.iter().map(|s| (s.table, dependencies(s))).collect();
+        plan.iter().map(|s| (s.table, dependencies(s))).collect();
     let max_running = match settings.engine.concurrent_steps {
         0 if engine.is_embedded() => settings.partitions().max(2),
         0 => 1,
         n => n,
     };
-    let bar = crate::progress::bar(Some(steps.len() as u64), "", crate::progress::Unit::Steps);
+    let bar = crate::progress::bar(Some(plan.len() as u64), "", crate::progress::Unit::Steps);
     bar.set_prefix("transform");
     let mut started = BTreeSet::new();
     let mut done = BTreeSet::new();
     let mut written = Vec::new();
     let mut running = FuturesUnordered::new();
     loop {
-        for step in &steps {
+        for step in &plan {
             let ready = needs[step.table].iter().all(|t| done.contains(t));
             if running.len() < max_running && ready && started.insert(step.table) {
                 running.push(run_step(engine, lake, settings, &staging, run_id, step));
@@ -324,7 +343,7 @@ pub async fn transform(
         bar.inc(1);
     }
     // In the declared order, whatever order they finished in.
-    written.sort_by_key(|(t, _, _)| steps.iter().position(|s| s.table == t));
+    written.sort_by_key(|(t, _, _)| plan.iter().position(|s| s.table == t));
     let summary = TransformSummary {
         run_id: run_id.into(),
         tables: written,
@@ -364,12 +383,7 @@ async fn run_step(
     step: &'static Step,
 ) -> Result<(&'static str, u64, f64), TransformError> {
     let ctx = &engine.ctx;
-    let mut params = base_params(settings);
-    if step.table == "dim_date" {
-        let (from, to) = calendar_bounds(ctx, step).await?;
-        params.push(("date_from", from));
-        params.push(("date_to", to));
-    }
+    let params = step_params(ctx, settings, step).await?;
     info!(table = step.table, "writing");
     let started = Instant::now();
     let key = Lake::table_key(Zone::Curated, run_id, step.table);
@@ -411,9 +425,7 @@ pub fn dependencies(step: &Step) -> Vec<&'static str> {
         .map(|line| line.split("--").next().unwrap_or(""))
         .collect();
     let code = code.join("\n");
-    CURATED
-        .iter()
-        .chain(MARTS.iter())
+    steps()
         .filter(|other| other.table != step.table && mentions(&code, other.table))
         .map(|other| other.table)
         .collect()
@@ -503,11 +515,7 @@ async fn write_table(
     } else {
         lake.url(key) + "/"
     };
-    let fail = |source| TransformError::Step {
-        table: step.table,
-        file: step.file,
-        source,
-    };
+    let fail = step_error(step);
     let batches = ctx
         .sql(sql)
         .await
@@ -657,11 +665,7 @@ async fn calendar_bounds(
     ctx: &SessionContext,
     step: &Step,
 ) -> Result<(String, String), TransformError> {
-    let fail = |source| TransformError::Step {
-        table: step.table,
-        file: step.file,
-        source,
-    };
+    let fail = step_error(step);
     let batches = ctx
         .sql(CALENDAR_BOUNDS_SQL)
         .await
@@ -688,12 +692,8 @@ mod tests {
 
     #[test]
     fn dependencies_come_from_the_sql_and_are_declared_first() {
-        let order: Vec<&str> = CURATED
-            .iter()
-            .chain(MARTS.iter())
-            .map(|s| s.table)
-            .collect();
-        for step in CURATED.iter().chain(MARTS.iter()) {
+        let order: Vec<&str> = steps().map(|s| s.table).collect();
+        for step in steps() {
             let here = order.iter().position(|t| *t == step.table).unwrap();
             for dep in dependencies(step) {
                 let there = order.iter().position(|t| *t == dep).unwrap();
