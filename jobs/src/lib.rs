@@ -15,6 +15,7 @@ pub mod lake;
 pub mod logging;
 pub mod pipeline;
 pub mod progress;
+pub mod ratings_csv;
 pub mod report;
 pub mod staging;
 pub mod transform;

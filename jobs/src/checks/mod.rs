@@ -27,6 +27,12 @@ pub use report::render_text;
 const FACT_MOVIE_EXISTS: &str = "SELECT CAST(count(*) AS BIGINT) FROM fact_rating AS f \
      LEFT JOIN dim_movie AS d ON d.tmdb_id = f.tmdb_id WHERE d.tmdb_id IS NULL";
 
+/// rating_mapping's `mapped` ratings are exactly fact_rating's rows: the two
+/// are separate passes over the ratings file and must agree.
+const MAPPED_IS_FACT: &str = "SELECT CAST(abs(\
+     coalesce((SELECT sum(n_ratings) FROM rating_mapping WHERE outcome = 'mapped'), 0) \
+     - (SELECT count(*) FROM fact_rating)) AS BIGINT)";
+
 /// Every bridge row points at a movie and a genre.
 const MOVIE_GENRE_REFS: &str = "SELECT CAST(count(*) AS BIGINT) FROM movie_genre AS b \
      LEFT JOIN dim_movie AS d ON d.tmdb_id = b.tmdb_id \
@@ -199,6 +205,11 @@ fn model_checks() -> Vec<(String, String, Rule)> {
     checks.push((
         "fact_movie_exists".into(),
         FACT_MOVIE_EXISTS.into(),
+        Rule::Equals(0),
+    ));
+    checks.push((
+        "mapped_ratings_are_fact_rows".into(),
+        MAPPED_IS_FACT.into(),
         Rule::Equals(0),
     ));
     checks.push((

@@ -48,6 +48,8 @@ pub fn executor_config(
         job_data_ttl_seconds: cluster.work_dir_ttl_secs,
         job_data_clean_up_interval_seconds: cluster.work_dir_sweep_secs,
         memory_pool_size: Some(placement.memory_bytes),
+        override_logical_codec: Some(Arc::new(super::codec::LogicalCodec::default())),
+        override_physical_codec: Some(Arc::new(super::codec::PhysicalCodec::default())),
         override_config_producer: Some(Arc::new(move || session_config(&producer_settings))),
         override_runtime_producer: Some(Arc::new(move |_cfg| runtime_for_lake(&runtime_lake))),
         ..Default::default()

@@ -2,6 +2,7 @@
 //! a remote cluster. Both are reached the same way (a `SessionContext` talking to
 //! a scheduler over gRPC), so the embedded default exercises the production path.
 
+pub mod codec;
 mod embedded;
 pub mod executor;
 pub mod scheduler;

@@ -42,6 +42,8 @@ pub fn scheduler_config(
         finished_job_data_clean_up_interval_seconds: cluster.job_data_cleanup_secs,
         ..Default::default()
     };
+    config.override_logical_codec = Some(Arc::new(super::codec::LogicalCodec::default()));
+    config.override_physical_codec = Some(Arc::new(super::codec::PhysicalCodec::default()));
     config.override_config_producer = Some(Arc::new(move || session_config(&producer_settings)));
     config.override_session_builder = Some(Arc::new(move |cfg| {
         Ok(SessionStateBuilder::new()

@@ -12,9 +12,11 @@ use datafusion::prelude::SessionConfig;
 use crate::config::Settings;
 use crate::lake::Lake;
 
-/// Ballista defaults plus our partition count.
+/// Ballista defaults plus our partition count and our plan codecs.
 pub fn session_config(settings: &Settings) -> SessionConfig {
     SessionConfig::new_with_ballista()
+        .with_ballista_logical_extension_codec(Arc::new(super::codec::LogicalCodec::default()))
+        .with_ballista_physical_extension_codec(Arc::new(super::codec::PhysicalCodec::default()))
         .with_target_partitions(settings.partitions())
         .with_information_schema(true)
         .set_bool(

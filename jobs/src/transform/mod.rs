@@ -14,21 +14,18 @@ use futures::stream::FuturesUnordered;
 use std::time::Instant;
 
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::{DataType, Field, Schema, UInt64Type};
+use arrow::datatypes::UInt64Type;
 use std::sync::Arc;
 
 use datafusion::config::{ParquetColumnOptions, TableParquetOptions};
 use datafusion::dataframe::DataFrameWriteOptions;
-use datafusion::datasource::file_format::csv::CsvFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::Settings;
 use crate::engine::Engine;
 use crate::lake::{Lake, LakeError, Published, Zone};
+use crate::ratings_csv::{RatingsFile, RatingsTable};
 use crate::staging::STAGED_TABLES;
 
 /// One SQL file and the table it produces.
@@ -108,16 +105,7 @@ pub enum TransformError {
     Placeholder { file: &'static str, snippet: String },
 }
 
-/// The schema of ratings.csv (`userId,movieId,rating,timestamp`), named the way
-/// the SQL uses it.
-pub fn ratings_schema() -> Schema {
-    Schema::new(vec![
-        Field::new("user_id", DataType::Int64, true),
-        Field::new("movielens_id", DataType::Int64, true),
-        Field::new("rating", DataType::Float64, true),
-        Field::new("rated_epoch", DataType::Int64, true),
-    ])
-}
+pub use crate::ratings_csv::ratings_schema;
 
 /// Fills `{{name}}` placeholders.
 pub fn render(step: &Step, params: &[(&str, String)]) -> Result<String, TransformError> {
@@ -555,8 +543,11 @@ fn parquet_options() -> TableParquetOptions {
     options
 }
 
-/// The CSV parts of the staged run's raw ratings.
-async fn ratings_parts(lake: &Lake, staging: &Published) -> Result<Vec<String>, TransformError> {
+/// The CSV parts of the staged run's raw ratings: (key, bytes).
+async fn ratings_parts(
+    lake: &Lake,
+    staging: &Published,
+) -> Result<Vec<(String, u64)>, TransformError> {
     let dir = staging
         .inputs
         .get("ratings")
@@ -566,38 +557,34 @@ async fn ratings_parts(lake: &Lake, staging: &Published) -> Result<Vec<String>, 
         .list(&dir)
         .await?
         .into_iter()
-        .map(|(k, _)| k)
-        .filter(|k| k.ends_with(".csv"))
+        .filter(|(k, _)| k.ends_with(".csv"))
         .collect())
 }
 
-/// Registers `name` as the ratings in `parts` (a listing table over those files,
-/// which Ballista ships to executors like any file-backed table).
+/// Registers `name` as the ratings in `parts`, read by our own ratings
+/// reader (see [`crate::ratings_csv`]); the engine's codecs ship it to the
+/// scheduler and executors.
 fn register_ratings(
     ctx: &SessionContext,
     lake: &Lake,
     name: &str,
-    parts: &[String],
+    parts: &[(String, u64)],
 ) -> Result<(), TransformError> {
-    let url = parts.first().map(|p| lake.url(p)).unwrap_or_default();
-    let fail = |source| TransformError::Register {
-        name: name.into(),
-        url: url.clone(),
-        source,
-    };
-    let paths = parts
+    let files = parts
         .iter()
-        .map(|p| ListingTableUrl::parse(lake.url(p)))
-        .collect::<datafusion::error::Result<Vec<_>>>()
-        .map_err(fail)?;
-    let options = ListingOptions::new(Arc::new(CsvFormat::default().with_has_header(true)))
-        .with_file_extension(".csv");
-    let config = ListingTableConfig::new_with_multi_paths(paths)
-        .with_listing_options(options)
-        .with_schema(Arc::new(ratings_schema()));
-    let table = ListingTable::try_new(config).map_err(fail)?;
+        .map(|(key, bytes)| RatingsFile {
+            url: lake.url(key),
+            bytes: *bytes,
+        })
+        .collect();
+    let table = RatingsTable::new(files);
     ctx.deregister_table(name).ok();
-    ctx.register_table(name, Arc::new(table)).map_err(fail)?;
+    ctx.register_table(name, Arc::new(table))
+        .map_err(|source| TransformError::Register {
+            name: name.into(),
+            url: parts.first().map(|(k, _)| lake.url(k)).unwrap_or_default(),
+            source,
+        })?;
     Ok(())
 }
 
@@ -625,7 +612,7 @@ async fn write_sharded(
     // Shards of an earlier attempt with another shard count must not survive.
     lake.delete_prefix(key).await?;
     let jobs = (0..shards).map(|k| {
-        let mine: Vec<String> = parts.iter().skip(k).step_by(shards).cloned().collect();
+        let mine: Vec<(String, u64)> = parts.iter().skip(k).step_by(shards).cloned().collect();
         async move {
             let name = format!("raw_ratings_shard_{k}");
             register_ratings(ctx, lake, &name, &mine)?;
