@@ -161,3 +161,44 @@ fn run_with_no_input_generates_says_so_and_reruns_replace_not_append() {
     assert_eq!(pointer()["run_id"], "r2");
     assert!(lake.path().join("curated/runs/r1/fact_rating").is_dir());
 }
+
+#[test]
+fn malformed_rating_lines_are_counted_as_invalid_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    run_ok(
+        movielens()
+            .args(["generate", "--scale", "0.002", "--seed", "3", "--out"])
+            .arg(&data),
+    );
+    // Five bad lines at the end of the ratings file: an empty user, a rating
+    // out of range, a quarter star, a user that is not a number, a fifth field.
+    let ratings = data.join("kaggle").join("ratings.csv");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&ratings)
+        .unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        b"1,,3.0,5\r\n2,10,7.0,5\r\n3,10,2.25,5\r\nabc,10,3.0,5\r\n1,2,3.0,4,5\r\n",
+    )
+    .unwrap();
+    let lake = dir.path().join("lake");
+    let out = run_ok(
+        movielens()
+            .arg("--lake")
+            .arg(&lake)
+            .args(["run", "--run-id", "bad-lines", "--input"])
+            .arg(data.join("kaggle")),
+    );
+    let err = stderr(&out);
+    let invalid = err
+        .lines()
+        .find(|l| l.starts_with("ratings invalid_rating"))
+        .unwrap_or_else(|| panic!("no invalid_rating outcome reported:\n{err}"));
+    assert_eq!(
+        invalid.split_whitespace().nth(2),
+        Some("5"),
+        "all five bad lines, and only they, are invalid: {invalid}"
+    );
+}

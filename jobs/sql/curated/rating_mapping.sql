@@ -18,17 +18,30 @@ movies AS (
 ),
 
 -- The outcome depends only on the MovieLens id and on whether the rating is
--- valid, so the ratings are counted per (id, validity) first: tens of
--- millions of ratings become a few thousand rows before any join.
+-- valid, so the ratings are counted per id first (all of them, and the
+-- invalid ones): tens of millions of ratings become a few thousand rows
+-- before any join. One grouping key keeps the aggregation on its fast path.
 ratings_per_id AS (
     SELECT
         movielens_id,
-        user_id IS NULL OR movielens_id IS NULL OR rated_epoch IS NULL
-            OR rating IS NULL OR rating < 0.5 OR rating > 5.0
-            OR rating * 2 <> round(rating * 2) AS is_invalid,
-        count(*) AS n_ratings
+        count(*) AS n_all,
+        count(*) FILTER (
+            WHERE user_id IS NULL OR movielens_id IS NULL OR rated_epoch IS NULL
+                OR rating IS NULL OR rating < 0.5 OR rating > 5.0
+                OR rating * 2 <> round(rating * 2)
+        ) AS n_invalid
     FROM ratings
-    GROUP BY 1, 2
+    GROUP BY movielens_id
+),
+
+-- Each id's invalid and valid ratings as two rows.
+ratings_per_id_and_validity AS (
+    SELECT
+        r.movielens_id,
+        v.is_invalid,
+        CASE WHEN v.is_invalid THEN r.n_invalid ELSE r.n_all - r.n_invalid END AS n_ratings
+    FROM ratings_per_id AS r
+    CROSS JOIN (VALUES (true), (false)) AS v (is_invalid)
 ),
 
 classified AS (
@@ -42,9 +55,10 @@ classified AS (
             WHEN m.tmdb_id IS NULL THEN 'tmdb_id_not_in_metadata'
             ELSE 'mapped'
         END AS outcome
-    FROM ratings_per_id AS r
+    FROM ratings_per_id_and_validity AS r
     LEFT JOIN links AS l ON l.movielens_id = r.movielens_id
     LEFT JOIN movies AS m ON m.tmdb_id = l.tmdb_id
+    WHERE r.n_ratings > 0
 )
 
 SELECT

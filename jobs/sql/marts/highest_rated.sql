@@ -15,51 +15,49 @@ movie_stats AS (
     GROUP BY tmdb_id
 ),
 
--- From the per-movie sums rather than the ratings again: one pass over
--- fact_rating instead of two.
-overall AS (
-    SELECT sum(sum_rating) / sum(n_ratings) AS global_mean_rating, sum(n_ratings) AS rated_ratings
-    FROM movie_stats
-),
-
-ordered_counts AS (
+-- From here on each step reads the one before it once, and figures over all
+-- movies are window aggregates (OVER ()) rather than joins: the engine
+-- inlines a CTE wherever it is named, so every further mention of
+-- movie_stats would aggregate all of fact_rating again.
+-- idx = 0-based position by rating count, pos = the percentile's position.
+positioned AS (
     SELECT
-        CAST(n_ratings AS DOUBLE) AS n,
-        row_number() OVER (ORDER BY n_ratings) - 1 AS idx
+        tmdb_id,
+        n_ratings,
+        mean_rating,
+        row_number() OVER (ORDER BY n_ratings) - 1 AS idx,
+        {{percentile}} * (count(*) OVER () - 1) AS pos,
+        sum(sum_rating) OVER () / sum(n_ratings) OVER () AS global_mean_rating,
+        sum(n_ratings) OVER () AS rated_ratings
     FROM movie_stats
 ),
 
-percentile_position AS (
-    SELECT {{percentile}} * (count(*) - 1) AS pos FROM movie_stats
-),
-
+-- The counts at the closest ranks below and above the position.
 neighbours AS (
     SELECT
-        p.pos,
-        max(CASE WHEN o.idx = floor(p.pos) THEN o.n END) AS lower_n,
-        max(CASE WHEN o.idx = ceil(p.pos) THEN o.n END) AS upper_n
-    FROM ordered_counts AS o
-    CROSS JOIN percentile_position AS p
-    GROUP BY p.pos
+        *,
+        max(CASE WHEN idx = floor(pos) THEN CAST(n_ratings AS DOUBLE) END) OVER () AS lower_n,
+        max(CASE WHEN idx = ceil(pos) THEN CAST(n_ratings AS DOUBLE) END) OVER () AS upper_n
+    FROM positioned
 ),
 
-threshold AS (
-    SELECT lower_n + (upper_n - lower_n) * (pos - floor(pos)) AS min_ratings FROM neighbours
+thresholded AS (
+    SELECT
+        tmdb_id,
+        n_ratings,
+        mean_rating,
+        global_mean_rating,
+        rated_ratings,
+        lower_n + (upper_n - lower_n) * (pos - floor(pos)) AS min_ratings
+    FROM neighbours
 ),
 
 weighted AS (
     SELECT
-        s.tmdb_id,
-        s.n_ratings,
-        s.mean_rating,
-        s.n_ratings / (s.n_ratings + t.min_ratings) * s.mean_rating
-            + t.min_ratings / (s.n_ratings + t.min_ratings) * o.global_mean_rating AS weighted_rating,
-        o.global_mean_rating,
-        o.rated_ratings,
-        t.min_ratings
-    FROM movie_stats AS s
-    CROSS JOIN overall AS o
-    CROSS JOIN threshold AS t
+        *,
+        n_ratings / (n_ratings + min_ratings) * mean_rating
+            + min_ratings / (n_ratings + min_ratings) * global_mean_rating AS weighted_rating
+    FROM thresholded
 ),
 
 ranked AS (
