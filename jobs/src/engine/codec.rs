@@ -17,7 +17,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
@@ -28,6 +28,7 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use serde::{Deserialize, Serialize};
 
+use crate::ratings_csv::scan::ratings_scan;
 use crate::ratings_csv::{RatingsCsvSource, RatingsFile, RatingsTable};
 
 const RATINGS_TABLE_TAG: &[u8] = b"\0movielens.ratings_table\0";
@@ -83,14 +84,11 @@ impl RatingsScanWire {
                 )
             })
             .collect();
-        let config = FileScanConfigBuilder::new(
+        Ok(ratings_scan(
             ObjectStoreUrl::parse(&self.store)?,
-            Arc::new(RatingsCsvSource::default()),
-        )
-        .with_file_groups(groups)
-        .with_limit(self.limit)
-        .build();
-        Ok(DataSourceExec::from_data_source(config))
+            groups,
+            self.limit,
+        ))
     }
 }
 

@@ -14,11 +14,16 @@ use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{
+    FileGroup, FileScanConfig, FileScanConfigBuilder, FileSource,
+};
 use datafusion::datasource::physical_plan::{FileOpenFuture, FileOpener};
-use datafusion::datasource::physical_plan::{FileScanConfig, FileSource};
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
@@ -31,6 +36,20 @@ const LOCAL_CHUNK: usize = 1 << 20;
 
 /// Rows per batch when the session does not say.
 const DEFAULT_BATCH_ROWS: usize = 8192;
+
+/// The scan of ratings files: one partition per file group. The table plans
+/// it, and the codec rebuilds it on the far side of the wire.
+pub fn ratings_scan(
+    store: ObjectStoreUrl,
+    groups: Vec<FileGroup>,
+    limit: Option<usize>,
+) -> Arc<dyn ExecutionPlan> {
+    let config = FileScanConfigBuilder::new(store, Arc::new(RatingsCsvSource::default()))
+        .with_file_groups(groups)
+        .with_limit(limit)
+        .build();
+    DataSourceExec::from_data_source(config)
+}
 
 /// Reads ratings files (all four columns; projections sit above it).
 #[derive(Debug, Clone)]

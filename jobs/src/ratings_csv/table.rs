@@ -7,8 +7,7 @@ use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::datasource::listing::{ListingTableUrl, PartitionedFile};
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
-use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::physical_plan::FileGroup;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::Expr;
@@ -17,7 +16,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::projection::ProjectionExec;
 use serde::{Deserialize, Serialize};
 
-use super::scan::RatingsCsvSource;
+use super::scan::ratings_scan;
 
 /// One ratings file: its full URL (`file:///…`, `s3://bucket/…`) and size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,10 +91,7 @@ impl TableProvider for RatingsTable {
                 Ok(FileGroup::new(files))
             })
             .collect::<Result<Vec<_>>>()?;
-        let config = FileScanConfigBuilder::new(store, Arc::new(RatingsCsvSource::default()))
-            .with_file_groups(groups)
-            .build();
-        project(DataSourceExec::from_data_source(config), projection)
+        project(ratings_scan(store, groups, None), projection)
     }
 }
 

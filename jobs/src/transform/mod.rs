@@ -105,8 +105,6 @@ pub enum TransformError {
     Placeholder { file: &'static str, snippet: String },
 }
 
-pub use crate::ratings_csv::ratings_schema;
-
 /// Fills `{{name}}` placeholders.
 pub fn render(step: &Step, params: &[(&str, String)]) -> Result<String, TransformError> {
     let mut sql = step.sql.to_string();
