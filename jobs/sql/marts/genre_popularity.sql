@@ -4,7 +4,7 @@
 -- all mapped ratings. A movie with several genres counts in each, so shares
 -- add up to more than 1. Order: n_ratings desc, genre asc.
 WITH ratings AS (
-    SELECT user_id, tmdb_id, rating FROM fact_rating
+    SELECT user_id, tmdb_id FROM fact_rating
 ),
 
 genres AS (
@@ -18,15 +18,18 @@ genre_bits AS (
     FROM dim_genre
 ),
 
+-- Per movie, from the per-id sums (the rows of fact_rating, summed per
+-- MovieLens id; several ids can link to one movie).
 movie_ratings AS (
-    SELECT tmdb_id, count(*) AS n_ratings, sum(rating) AS sum_rating
-    FROM ratings
+    SELECT tmdb_id, sum(n_ratings) AS n_ratings, sum(sum_rating) AS sum_rating
+    FROM ratings_by_movielens_id
+    WHERE tmdb_id IS NOT NULL AND n_ratings > 0
     GROUP BY tmdb_id
 ),
 
 -- All mapped ratings as a column (a window over the movies), so that
 -- movie_ratings is named once: the engine inlines a CTE wherever it is
--- named, and a second mention would aggregate fact_rating again.
+-- named, and aggregates its input again at every mention.
 movie_ratings_and_total AS (
     SELECT tmdb_id, n_ratings, sum_rating, sum(n_ratings) OVER () AS all_ratings
     FROM movie_ratings

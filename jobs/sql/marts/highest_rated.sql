@@ -3,15 +3,23 @@
 --   m = continuous {{percentile}} percentile of per-movie rating counts
 --       (linear interpolation between closest ranks, like percentile_cont),
 --   weighted = n/(n+m)*R + m/(n+m)*C.
--- Only ratings that reach a movie through links.csv count (fact_rating).
+-- Only ratings that reach a movie through links.csv count: the rows of
+-- fact_rating, summed per MovieLens id in ratings_by_movielens_id (several ids
+-- can link to one movie).
 -- Order: weighted desc, n desc, tmdb_id asc; top {{top_n}}.
-WITH ratings AS (
-    SELECT tmdb_id, rating FROM fact_rating
+WITH mapped_ids AS (
+    SELECT tmdb_id, n_ratings, sum_rating
+    FROM ratings_by_movielens_id
+    WHERE tmdb_id IS NOT NULL AND n_ratings > 0
 ),
 
 movie_stats AS (
-    SELECT tmdb_id, count(*) AS n_ratings, avg(rating) AS mean_rating, sum(rating) AS sum_rating
-    FROM ratings
+    SELECT
+        tmdb_id,
+        sum(n_ratings) AS n_ratings,
+        sum(sum_rating) / sum(n_ratings) AS mean_rating,
+        sum(sum_rating) AS sum_rating
+    FROM mapped_ids
     GROUP BY tmdb_id
 ),
 

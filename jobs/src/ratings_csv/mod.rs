@@ -1,5 +1,5 @@
 //! Reading the raw ratings CSV, the one big input (26M rows, 0.7 GB at full
-//! scale). It is read twice per run (fact_rating and rating_mapping), and
+//! scale). It is read twice per run (fact_rating and ratings_by_movielens_id), and
 //! DataFusion's general CSV reader spent about 40% of fact_rating's time
 //! parsing it. This reader knows the four numeric columns and parses them in
 //! one pass over the bytes.
