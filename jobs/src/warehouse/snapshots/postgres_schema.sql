@@ -61,6 +61,17 @@ CREATE TABLE IF NOT EXISTS movielens.fact_rating (
 
 CREATE INDEX ON movielens.fact_rating ("tmdb_id");
 
+CREATE TABLE IF NOT EXISTS movielens.ratings_by_movielens_id (
+    "movielens_id" BIGINT,
+    "tmdb_id" BIGINT,
+    "outcome" TEXT NOT NULL,
+    "n_ratings" BIGINT NOT NULL,
+    "sum_rating" DOUBLE PRECISION NOT NULL,
+    "n_invalid" BIGINT NOT NULL
+);
+
+CREATE INDEX ON movielens.ratings_by_movielens_id ("tmdb_id");
+
 CREATE TABLE IF NOT EXISTS movielens.rating_mapping (
     "outcome" TEXT NOT NULL,
     "n_ratings" BIGINT NOT NULL,

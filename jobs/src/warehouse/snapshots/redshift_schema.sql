@@ -62,6 +62,17 @@ CREATE TABLE IF NOT EXISTS movielens.fact_rating (
 DISTSTYLE KEY DISTKEY ("tmdb_id")
 SORTKEY ("rated_at");
 
+CREATE TABLE IF NOT EXISTS movielens.ratings_by_movielens_id (
+    "movielens_id" BIGINT,
+    "tmdb_id" BIGINT,
+    "outcome" VARCHAR(64) NOT NULL,
+    "n_ratings" BIGINT NOT NULL,
+    "sum_rating" DOUBLE PRECISION NOT NULL,
+    "n_invalid" BIGINT NOT NULL
+)
+DISTSTYLE ALL
+SORTKEY ("movielens_id");
+
 CREATE TABLE IF NOT EXISTS movielens.rating_mapping (
     "outcome" VARCHAR(64) NOT NULL,
     "n_ratings" BIGINT NOT NULL,
