@@ -27,6 +27,7 @@ STEPS = [
     ("dim_genre", "curated"),
     ("dim_cpi", "curated"),
     ("fact_rating", "curated"),
+    ("ratings_by_movielens_id", "curated"),
     ("highest_rated", "marts"),
     ("genre_popularity", "marts"),
     ("box_office_by_month", "marts"),
