@@ -26,7 +26,7 @@ movie_stats AS (
 -- From here on each step reads the one before it once, and figures over all
 -- movies are window aggregates (OVER ()) rather than joins: the engine
 -- inlines a CTE wherever it is named, so every further mention of
--- movie_stats would aggregate all of fact_rating again.
+-- movie_stats would aggregate its input again.
 -- idx = 0-based position by rating count, pos = the percentile's position.
 positioned AS (
     SELECT
