@@ -363,7 +363,7 @@ async fn a_killed_executor_does_not_lose_the_run_or_change_its_tables() {
         ("fact_rating", 0),
         ("fact_rating", 400),
         ("genre_popularity", 150),
-        ("rating_mapping", 300),
+        ("ratings_by_movielens_id", 300),
     ];
     for (n, (table, ms)) in points.into_iter().enumerate() {
         let mut cluster = Cluster::start(&dir.path().join(format!("c{n}")), &env, 2);

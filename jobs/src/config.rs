@@ -59,11 +59,11 @@ pub struct EngineSettings {
     /// raw ratings parts, because Ballista writes one job's output from one task.
     pub fact_write_shards: usize,
     /// Transform steps run at once when the tables they read are ready;
-    /// 0 = automatic: 2 (or the partition count) on the embedded engine, 1 on
-    /// a cluster. On a cluster, losing an executor while two jobs shuffle can
-    /// leave Ballista 55 with no free task slot (every re-submission then
-    /// times out); one job at a time recovers. In-process, executors are not
-    /// lost on their own.
+    /// 0 = automatic: 2 (or the partition count) on the embedded engine, 2 on
+    /// a cluster. 1 is the fallback if a cluster that lost an executor is
+    /// left with no free task slot (seen once with Ballista 55 and an older
+    /// step list: every re-submission then timed out); the executor-kill
+    /// test runs at the default.
     pub concurrent_steps: usize,
     /// Raw ratings are landed in parts of about this many bytes, the unit of sharding.
     pub ratings_part_bytes: u64,

@@ -301,9 +301,10 @@ pub async fn transform(
         plan.iter().map(|s| (s.table, dependencies(s))).collect();
     let max_running = match settings.engine.concurrent_steps {
         0 if engine.is_embedded() => settings.partitions().max(2),
-        0 => 1,
+        0 => 2,
         n => n,
     };
+    info!(steps = plan.len(), at_once = max_running, "transform");
     let bar = crate::progress::bar(Some(plan.len() as u64), "", crate::progress::Unit::Steps);
     bar.set_prefix("transform");
     let mut started = BTreeSet::new();
