@@ -12,6 +12,7 @@ markdown and JSON. Run through bench/run.sh.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
@@ -91,6 +92,62 @@ def vm_hwm(pid: int) -> int:
     return 0
 
 
+def prepare(movielens: str, env: dict, work: Path, scale: float) -> tuple[Path, int, int]:
+    """Generates `scale` into work/data and stages it into work/lake; returns
+    (lake, ratings, ratings CSV bytes). Every engine then starts alike: what was
+    just written is flushed to disk (else the first engine timed competes with
+    the kernel's writeback) and the landed ratings are read once, so every
+    engine finds them cached."""
+    lake = work / "lake"
+    print(f"bench: generating scale {scale} into {work}", flush=True)
+    shutil.rmtree(work / "data", ignore_errors=True)
+    shutil.rmtree(lake, ignore_errors=True)
+    subprocess.run([movielens, "generate", "--scale", str(scale), "--seed", "42",
+                    "--out", str(work / "data")], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run([movielens, "--lake", str(lake), "stage", "--input", str(work / "data" / "kaggle")],
+                   check=True, env=env, stdout=subprocess.DEVNULL)
+    os.sync()
+    for part in sorted((lake / "raw").rglob("*.csv")):
+        with open(part, "rb") as f:
+            while f.read(1 << 24):
+                pass
+    ratings = sum(1 for _ in open(work / "data" / "kaggle" / "ratings.csv", "rb")) - 1
+    csv_bytes = (work / "data" / "kaggle" / "ratings.csv").stat().st_size
+    return lake, ratings, csv_bytes
+
+
+CLUSTER_URL = "df://127.0.0.1:50150"
+
+
+@contextlib.contextmanager
+def local_cluster(env: dict, lake: Path, work: Path, bin_dir: Path):
+    """A scheduler and 2 executors x 1 vcore (deploy/local/cluster.sh) for the
+    duration; yields a function listing their pid files (for peak RSS)."""
+    cenv = dict(env, MOVIELENS_LAKE=str(lake), MOVIELENS_CLUSTER__EXECUTOR_VCORES="1",
+                MOVIELENS_CLUSTER__EXECUTOR_MEMORY_MB="4096", CLUSTER_DIR=str(work / "cluster"),
+                MOVIELENS_BIN_DIR=str(bin_dir))
+    script = str(REPO / "deploy" / "local" / "cluster.sh")
+    subprocess.run([script, "up", "--executors", "2", "--port", CLUSTER_URL.rsplit(":", 1)[1]], check=True,
+                   env=cenv, stdout=subprocess.DEVNULL)
+    try:
+        yield lambda: sorted((work / "cluster").glob("*.pid"))
+    finally:
+        subprocess.run([script, "down"], env=cenv, stdout=subprocess.DEVNULL)
+
+
+def bench_env() -> dict:
+    """This environment without the caller's MOVIELENS_* settings, logging warnings only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIELENS_")}
+    env["MOVIELENS_LOG__LEVEL"] = "warn"
+    return env
+
+
+def run_peer(engine: str, lake: Path, out: Path, env: dict, log: Path) -> tuple[float, dict[str, int]]:
+    """bench/peers.py's version of the work in `engine`, 2 threads, timed."""
+    return run_measured([sys.executable, str(PEERS), "--engine", engine, "--lake", str(lake),
+                         "--out", str(out), "--threads", "2"], env, log)
+
+
 def table(path: Path) -> list[dict]:
     """Rows of a parquet file or directory, sorted, with floats kept as floats."""
     rows = ds.dataset(str(path), format="parquet").to_table().to_pylist()
@@ -134,27 +191,10 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="movielens-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     movielens = str(args.bin / "movielens")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIELENS_")}
-    env["MOVIELENS_LOG__LEVEL"] = "warn"
+    env = bench_env()
     lake = work / "lake"
 
-    print(f"bench: generating scale {args.scale} into {work}", flush=True)
-    shutil.rmtree(work / "data", ignore_errors=True)
-    shutil.rmtree(lake, ignore_errors=True)
-    subprocess.run([movielens, "generate", "--scale", str(args.scale), "--seed", "42",
-                    "--out", str(work / "data")], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run([movielens, "--lake", str(lake), "stage", "--input", str(work / "data" / "kaggle")],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
-    # Same start for every engine: the 2 x CSV size just written is flushed to
-    # disk (else the first engine timed competes with the kernel's writeback)
-    # and the landed ratings are read once, so every engine finds them cached.
-    os.sync()
-    for part in sorted((lake / "raw").rglob("*.csv")):
-        with open(part, "rb") as f:
-            while f.read(1 << 24):
-                pass
-    ratings = sum(1 for _ in open(work / "data" / "kaggle" / "ratings.csv", "rb")) - 1
-    csv_bytes = (work / "data" / "kaggle" / "ratings.csv").stat().st_size
+    lake, ratings, csv_bytes = prepare(movielens, env, work, args.scale)
 
     results: dict[str, dict] = {}
     outputs: dict[str, dict[str, Path]] = {}
@@ -182,24 +222,15 @@ def main() -> None:
         record("movielens embedded", walls, rss, curated(f"emb{args.runs - 1}"))
 
     if "cluster" in engines:
-        cenv = dict(env, MOVIELENS_LAKE=str(lake), MOVIELENS_CLUSTER__EXECUTOR_VCORES="1",
-                    MOVIELENS_CLUSTER__EXECUTOR_MEMORY_MB="4096", CLUSTER_DIR=str(work / "cluster"),
-                    MOVIELENS_BIN_DIR=str(args.bin))
-        script = str(REPO / "deploy" / "local" / "cluster.sh")
-        subprocess.run([script, "up", "--executors", "2", "--port", "50150"], check=True, env=cenv,
-                       stdout=subprocess.DEVNULL)
-        try:
+        with local_cluster(env, lake, work, args.bin) as pidfiles:
             walls, client = [], {}
             for k in range(args.runs):
                 wall, peak = run_measured([movielens, "--lake", str(lake), "transform", "--scheduler",
-                                           "df://127.0.0.1:50150", "--run-id", f"cl{k}"], env, work / "cluster.log")
+                                           CLUSTER_URL, "--run-id", f"cl{k}"], env, work / "cluster.log")
                 walls.append(wall)
                 merge(client, peak)
             peaks = {"client": max(client.values(), default=0)}
-            for pidfile in sorted((work / "cluster").glob("*.pid")):
-                peaks[pidfile.stem] = vm_hwm(int(pidfile.read_text()))
-        finally:
-            subprocess.run([script, "down"], env=cenv, stdout=subprocess.DEVNULL)
+            peaks.update({pidfile.stem: vm_hwm(int(pidfile.read_text())) for pidfile in pidfiles()})
         record("movielens cluster (2 executors x 1 vcore)", walls, peaks, curated(f"cl{args.runs - 1}"))
 
     for engine, label in [("duckdb", "DuckDB"), ("datafusion", "DataFusion (Python, 1 process)"),
@@ -210,8 +241,7 @@ def main() -> None:
         out = work / engine
         for _ in range(args.runs):
             shutil.rmtree(out, ignore_errors=True)
-            wall, peaks = run_measured([sys.executable, str(PEERS), "--engine", engine, "--lake", str(lake),
-                                        "--out", str(out), "--threads", "2"], env, work / f"{engine}.log")
+            wall, peaks = run_peer(engine, lake, out, env, work / f"{engine}.log")
             walls.append(wall)
             merge(rss, peaks)
         suffix = ".parquet" if engine == "duckdb" else ""

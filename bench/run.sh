@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The benchmark in one command:
 #   bench/run.sh [--debug] [--scale 1.0] [--runs 3] [--engines embedded,cluster,duckdb,datafusion,spark]
+#   bench/run.sh [--debug] --scaling [--scales 1.0,4.0] [--runs 3] [--engines embedded,cluster,duckdb]
 # Builds the binaries (release; --debug uses the unoptimised ones, for a quick
 # check that the harness works, not for figures), installs PySpark, DuckDB,
 # DataFusion and pyarrow from PyPI into a venv on first use (PySpark runs on
-# the machine's Java 17), then runs bench/bench.py. Tables land in bench/results/.
+# the machine's Java 17), then runs bench/bench.py (engines against each other)
+# or, with --scaling, bench/scaling.py (two scales interleaved: how time and
+# memory grow). Tables land in bench/results/.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$repo/target}
@@ -21,4 +24,9 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import pyspark, duckd
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet 'pyspark==3.5.9' 'duckdb==2.0.1' 'datafusion==55.0.0' 'pyarrow==26.0.1'
 fi
-exec "$venv/bin/python" bench/bench.py --bin "$target/$profile" "$@"
+script=bench/bench.py
+if [ "${1:-}" = "--scaling" ]; then
+    script=bench/scaling.py
+    shift
+fi
+exec "$venv/bin/python" "$script" --bin "$target/$profile" "$@"
