@@ -148,6 +148,21 @@ def run_peer(engine: str, lake: Path, out: Path, env: dict, log: Path) -> tuple[
                          "--out", str(out), "--threads", "2"], env, log)
 
 
+def commit_id() -> str:
+    """The checkout's short commit, for the results' header."""
+    return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def write_results(directory: Path, stem: str, text: str, payload: dict) -> None:
+    """Prints the markdown table and writes it, and the figures as JSON, under `directory`."""
+    print(text)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{stem}.md").write_text(text)
+    (directory / f"{stem}.json").write_text(json.dumps(payload, indent=2))
+    print(f"bench: wrote {directory / stem}.md and .json")
+
+
 def table(path: Path) -> list[dict]:
     """Rows of a parquet file or directory, sorted, with floats kept as floats."""
     rows = ds.dataset(str(path), format="parquet").to_table().to_pylist()
@@ -254,8 +269,7 @@ def main() -> None:
     print(f"bench: every engine's marts and fact_rating row count agree with {reference}", flush=True)
 
     base = results[reference]["median"]
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = commit_id()
     meta = {"scale": args.scale, "ratings": ratings, "ratings_csv_bytes": csv_bytes, "cores": os.cpu_count(),
             "runs": args.runs, "commit": commit, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     lines = [f"# movielens benchmark, scale {args.scale} ({ratings:,} ratings, {csv_bytes / 1e6:.0f} MB CSV)",
@@ -271,12 +285,8 @@ def main() -> None:
         lines.append(f"| {engine} | {r['median']:.2f} | {runs} | {rss} | {ratings / r['median']:,.0f} | "
                      f"{r['median'] / base:.2f} |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.results.mkdir(parents=True, exist_ok=True)
-    stem = f"{meta['at'][:19].replace(':', '')}-scale{args.scale}"
-    (args.results / f"{stem}.md").write_text(text)
-    (args.results / f"{stem}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
-    print(f"bench: wrote {args.results / stem}.md and .json")
+    write_results(args.results, f"{meta['at'][:19].replace(':', '')}-scale{args.scale}", text,
+                  {"meta": meta, "results": results})
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 from pathlib import Path
 
-from bench import (CLUSTER_URL, MARTS, REPO, bench_env, compare, local_cluster, prepare, run_measured,
-                   run_peer, vm_hwm)
+from bench import (CLUSTER_URL, MARTS, REPO, bench_env, commit_id, compare, local_cluster, prepare,
+                   run_measured, run_peer, vm_hwm, write_results)
 
 LABELS = {"embedded": "movielens embedded", "cluster": "movielens cluster (2 executors x 1 vcore)",
           "duckdb": "DuckDB (control)"}
@@ -102,8 +100,7 @@ def main() -> None:
                     shutil.rmtree(prepared[scale]["lake"] / "curated" / "runs" / f"{engine}{k}",
                                   ignore_errors=True)
 
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = commit_id()
     at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     growth = prepared[large]["ratings"] / prepared[small]["ratings"]
     lines = [f"# movielens scaling, scale {small} vs {large}, interleaved",
@@ -131,14 +128,10 @@ def main() -> None:
         lines.append(f"| {LABELS[engine]} | {statistics.median(a):.2f} | {statistics.median(b):.2f} | "
                      f"{ratio:.2f} | {' / '.join(f'{r:.2f}' for r in rounds)} | {rss(small)} | {rss(large)} |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.results.mkdir(parents=True, exist_ok=True)
-    stem = f"{at[:19].replace(':', '')}-scaling{small}-{large}"
-    (args.results / f"{stem}.md").write_text(text)
     meta = {"scales": [small, large], "ratings": [prepared[s]["ratings"] for s in (small, large)],
             "cores": os.cpu_count(), "runs": args.runs, "commit": commit, "at": at}
-    (args.results / f"{stem}.json").write_text(json.dumps({"meta": meta, "results": summary}, indent=2))
-    print(f"bench: wrote {args.results / stem}.md and .json")
+    write_results(args.results, f"{at[:19].replace(':', '')}-scaling{small}-{large}", text,
+                  {"meta": meta, "results": summary})
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
 
