@@ -357,8 +357,9 @@ async fn a_killed_executor_does_not_lose_the_run_or_change_its_tables() {
     let reference = run_contents(&settings, "reference").await;
 
     // Before its tasks start, during the map side (the fact table's scan and
-    // join), and during shuffle reads (the genre mart joins and aggregates
-    // shuffled facts).
+    // join), during shuffle reads (the genre mart joins and aggregates
+    // shuffled facts), and during the per-id CSV pass, which runs alongside
+    // the fact shards (two steps at once).
     let points = [
         ("fact_rating", 0),
         ("fact_rating", 400),
