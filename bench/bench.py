@@ -122,7 +122,7 @@ CLUSTER_URL = "df://127.0.0.1:50150"
 @contextlib.contextmanager
 def local_cluster(env: dict, lake: Path, work: Path, bin_dir: Path):
     """A scheduler and 2 executors x 1 vcore (deploy/local/cluster.sh) for the
-    duration; yields a function listing their pid files (for peak RSS)."""
+    duration; yields a function giving each process's peak RSS so far."""
     cenv = dict(env, MOVIELENS_LAKE=str(lake), MOVIELENS_CLUSTER__EXECUTOR_VCORES="1",
                 MOVIELENS_CLUSTER__EXECUTOR_MEMORY_MB="4096", CLUSTER_DIR=str(work / "cluster"),
                 MOVIELENS_BIN_DIR=str(bin_dir))
@@ -130,9 +130,22 @@ def local_cluster(env: dict, lake: Path, work: Path, bin_dir: Path):
     subprocess.run([script, "up", "--executors", "2", "--port", CLUSTER_URL.rsplit(":", 1)[1]], check=True,
                    env=cenv, stdout=subprocess.DEVNULL)
     try:
-        yield lambda: sorted((work / "cluster").glob("*.pid"))
+        pidfiles = work / "cluster"
+        yield lambda: {p.stem: vm_hwm(int(p.read_text())) for p in sorted(pidfiles.glob("*.pid"))}
     finally:
         subprocess.run([script, "down"], env=cenv, stdout=subprocess.DEVNULL)
+
+
+def curated_tables(lake: Path, run_id: str) -> dict[str, Path]:
+    """The tables the harness compares, as a movielens transform wrote them for `run_id`."""
+    base = lake / "curated" / "runs" / run_id
+    return {t: base / t for t in MARTS + ["fact_rating"]}
+
+
+def peer_tables(engine: str, out: Path) -> dict[str, Path]:
+    """The same tables as bench/peers.py wrote them for `engine` under `out`."""
+    suffix = ".parquet" if engine == "duckdb" else ""
+    return {t: out / f"{t}{suffix}" for t in MARTS + ["fact_rating"]}
 
 
 def bench_env() -> dict:
@@ -207,7 +220,6 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     movielens = str(args.bin / "movielens")
     env = bench_env()
-    lake = work / "lake"
 
     lake, ratings, csv_bytes = prepare(movielens, env, work, args.scale)
 
@@ -218,10 +230,6 @@ def main() -> None:
         results[engine] = {"walls": walls, "median": statistics.median(walls), "peak_rss": rss}
         outputs[engine] = out
         print(f"bench: {engine}: {', '.join(f'{w:.2f}' for w in walls)} s", flush=True)
-
-    def curated(run_id: str) -> dict[str, Path]:
-        base = lake / "curated" / "runs" / run_id
-        return {t: base / t for t in MARTS + ["fact_rating"]}
 
     def merge(into: dict[str, int], peaks: dict[str, int]) -> None:
         for name, value in peaks.items():
@@ -234,19 +242,19 @@ def main() -> None:
                                        env, work / "embedded.log")
             walls.append(wall)
             merge(rss, peaks)
-        record("movielens embedded", walls, rss, curated(f"emb{args.runs - 1}"))
+        record("movielens embedded", walls, rss, curated_tables(lake, f"emb{args.runs - 1}"))
 
     if "cluster" in engines:
-        with local_cluster(env, lake, work, args.bin) as pidfiles:
+        with local_cluster(env, lake, work, args.bin) as process_peaks:
             walls, client = [], {}
             for k in range(args.runs):
                 wall, peak = run_measured([movielens, "--lake", str(lake), "transform", "--scheduler",
                                            CLUSTER_URL, "--run-id", f"cl{k}"], env, work / "cluster.log")
                 walls.append(wall)
                 merge(client, peak)
-            peaks = {"client": max(client.values(), default=0)}
-            peaks.update({pidfile.stem: vm_hwm(int(pidfile.read_text())) for pidfile in pidfiles()})
-        record("movielens cluster (2 executors x 1 vcore)", walls, peaks, curated(f"cl{args.runs - 1}"))
+            peaks = {"client": max(client.values(), default=0), **process_peaks()}
+        record("movielens cluster (2 executors x 1 vcore)", walls, peaks,
+               curated_tables(lake, f"cl{args.runs - 1}"))
 
     for engine, label in [("duckdb", "DuckDB"), ("datafusion", "DataFusion (Python, 1 process)"),
                           ("spark", "PySpark local[2]")]:
@@ -259,8 +267,7 @@ def main() -> None:
             wall, peaks = run_peer(engine, lake, out, env, work / f"{engine}.log")
             walls.append(wall)
             merge(rss, peaks)
-        suffix = ".parquet" if engine == "duckdb" else ""
-        record(label, walls, rss, {t: out / f"{t}{suffix}" for t in MARTS + ["fact_rating"]})
+        record(label, walls, rss, peer_tables(engine, out))
 
     reference = next(iter(outputs))
     for engine, out in outputs.items():

@@ -24,8 +24,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench import (CLUSTER_URL, MARTS, REPO, bench_env, commit_id, compare, local_cluster, prepare,
-                   run_measured, run_peer, vm_hwm, write_results)
+from bench import (CLUSTER_URL, REPO, bench_env, commit_id, compare, curated_tables, local_cluster,
+                   peer_tables, prepare, run_measured, run_peer, write_results)
 
 LABELS = {"embedded": "movielens embedded", "cluster": "movielens cluster (2 executors x 1 vcore)",
           "duckdb": "DuckDB (control)"}
@@ -39,19 +39,16 @@ def run_once(engine: str, movielens: str, lake: Path, work: Path, bin_dir: Path,
                                    env, work / "embedded.log")
     elif engine == "cluster":
         # A fresh cluster per run, so its processes' peak RSS is this run's.
-        with local_cluster(env, lake, work, bin_dir) as pidfiles:
+        with local_cluster(env, lake, work, bin_dir) as process_peaks:
             wall, client = run_measured([movielens, "--lake", str(lake), "transform", "--scheduler",
                                          CLUSTER_URL, "--run-id", run_id], env, work / "cluster.log")
-            peaks = {"client": max(client.values(), default=0)}
-            peaks.update({p.stem: vm_hwm(int(p.read_text())) for p in pidfiles()})
+            peaks = {"client": max(client.values(), default=0), **process_peaks()}
     else:
         out = work / engine
         shutil.rmtree(out, ignore_errors=True)
         wall, peaks = run_peer(engine, lake, out, env, work / f"{engine}.log")
-        suffix = ".parquet" if engine == "duckdb" else ""
-        return wall, peaks, {t: out / f"{t}{suffix}" for t in MARTS + ["fact_rating"]}
-    base = lake / "curated" / "runs" / run_id
-    return wall, peaks, {t: base / t for t in MARTS + ["fact_rating"]}
+        return wall, peaks, peer_tables(engine, out)
+    return wall, peaks, curated_tables(lake, run_id)
 
 
 def main() -> None:
