@@ -380,7 +380,10 @@ async fn run_step(
             let single_task = &engine.single_task;
             write_sharded(single_task, lake, settings, staging, &key, step, &params).await
         } else {
-            write_with_retries(ctx, lake, settings, &key, step, &render(step, &params)?).await
+            // Earlier files (another attempt's, an older layout's) must not survive.
+            lake.delete_prefix(&key).await?;
+            let file = format!("{key}/{SINGLE_FILE}");
+            write_with_retries(ctx, lake, settings, &file, step, &render(step, &params)?).await
         }
     };
     let rows = write
@@ -454,7 +457,7 @@ async fn write_with_retries(
     ctx: &SessionContext,
     lake: &Lake,
     settings: &Settings,
-    key: &str,
+    file_key: &str,
     step: &Step,
     sql: &str,
 ) -> Result<u64, TransformError> {
@@ -465,7 +468,7 @@ async fn write_with_retries(
         let secs = settings.engine.step_timeout_secs;
         let attempt_result = tokio::time::timeout(
             std::time::Duration::from_secs(secs),
-            write_table(ctx, lake, key, step, sql),
+            write_table(ctx, lake, file_key, step, sql),
         )
         .await
         .unwrap_or(Err(TransformError::Timeout {
@@ -486,23 +489,25 @@ async fn write_with_retries(
     }
 }
 
-/// Writes one step's result as parquet under `key`; returns the row count.
+/// The one file a (non-sharded) step's table is written to.
+const SINGLE_FILE: &str = "part-000.parquet";
+
+/// Writes one step's result as the single parquet file `file_key`; returns
+/// the row count.
+///
+/// Always a named file, never a directory for DataFusion to fill: its files
+/// are named afresh on every execution, and Ballista re-runs the tasks of an
+/// executor it lost, finished ones included. Into a directory, such a re-run
+/// adds a second copy of the table beside the first; into a named file, it
+/// overwrites it. (Ballista writes a job's output from one task either way.)
 async fn write_table(
     ctx: &SessionContext,
     lake: &Lake,
-    key: &str,
+    file_key: &str,
     step: &Step,
     sql: &str,
 ) -> Result<u64, TransformError> {
-    // A retry or a rerun of the same run id replaces what is there instead of
-    // adding files to it.
-    lake.delete_prefix(key).await?;
-    // A key ending in .parquet is written as that one file; else a directory.
-    let url = if key.ends_with(".parquet") {
-        lake.url(key)
-    } else {
-        lake.url(key) + "/"
-    };
+    let url = lake.url(file_key);
     let fail = step_error(step);
     let batches = ctx
         .sql(sql)
