@@ -70,6 +70,11 @@ pub struct EngineSettings {
     /// Fetch shuffle data over the network even from an executor on the same
     /// host (as on a real fleet); on one host this makes executor loss visible.
     pub force_remote_shuffle_read: bool,
+    /// Partial GROUP BYs on one integer key find a row's group by array
+    /// index, not by hashing (`engine::dense_group_by`). Read where plans are
+    /// made: by the scheduler (embedded or `movielens-scheduler`). false is the
+    /// way back to DataFusion's own hash aggregation.
+    pub dense_group_by: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -252,6 +257,7 @@ step_retries = 2
 retry_backoff_ms = 2000
 step_timeout_secs = 900
 force_remote_shuffle_read = false
+dense_group_by = true
 fact_write_shards = 4
 concurrent_steps = 0
 ratings_part_bytes = 67108864

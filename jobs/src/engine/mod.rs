@@ -3,6 +3,7 @@
 //! a scheduler over gRPC), so the embedded default exercises the production path.
 
 pub mod codec;
+pub mod dense_group_by;
 mod embedded;
 pub mod executor;
 pub mod scheduler;
