@@ -71,9 +71,9 @@ pub struct EngineSettings {
     /// host (as on a real fleet); on one host this makes executor loss visible.
     pub force_remote_shuffle_read: bool,
     /// Partial GROUP BYs on one integer key find a row's group by array
-    /// index, not by hashing (`engine::dense_group_by`). Read where plans are
-    /// made: by the scheduler (embedded or `movielens-scheduler`). false is the
-    /// way back to DataFusion's own hash aggregation.
+    /// index, not by hashing (`engine::dense_group_by`). Read by the executors
+    /// (embedded or `movielens-executor`); false is the way back to
+    /// DataFusion's own hash aggregation.
     pub dense_group_by: bool,
 }
 

@@ -3,8 +3,8 @@
 //! Ballista sends the client's logical plan to the scheduler and each stage's
 //! physical plan to executors, encoded by extension codecs for anything
 //! DataFusion does not know. Ours knows the ratings reader
-//! ([`RatingsTable`], and the file scan over [`RatingsCsvSource`]) and
-//! [`DenseGroupByExec`], and hands everything else to Ballista's codecs. All three processes must use them (see
+//! ([`RatingsTable`], and the file scan over [`RatingsCsvSource`]) and hands everything else to
+//! Ballista's codecs. All three processes must use them (see
 //! [`super::session_config`], the scheduler and executor configs).
 //!
 //! Encoding: a tag that Ballista's protobuf never starts with, then JSON.
@@ -28,19 +28,11 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use serde::{Deserialize, Serialize};
 
-use datafusion::physical_plan::aggregates::AggregateExec;
-use datafusion::physical_plan::empty::EmptyExec;
-use datafusion_proto::bytes::{
-    physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
-};
-
-use super::dense_group_by::{DenseGroupByExec, recompute};
 use crate::ratings_csv::scan::ratings_scan;
 use crate::ratings_csv::{RatingsCsvSource, RatingsFile, RatingsTable};
 
 const RATINGS_TABLE_TAG: &[u8] = b"\0movielens.ratings_table\0";
 const RATINGS_SCAN_TAG: &[u8] = b"\0movielens.ratings_scan\0";
-const DENSE_GROUP_BY_TAG: &[u8] = b"\0movielens.dense_group_by\0";
 
 #[derive(Serialize, Deserialize)]
 struct RatingsTableWire {
@@ -196,9 +188,6 @@ impl PhysicalExtensionCodec for PhysicalCodec {
         ctx: &TaskContext,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if let Some(aggregate) = buf.strip_prefix(DENSE_GROUP_BY_TAG) {
-            return self.decode_dense_group_by(aggregate, inputs, ctx);
-        }
         match decode::<RatingsScanWire>(RATINGS_SCAN_TAG, buf) {
             Some(wire) => wire?.plan(),
             None => self.ballista.try_decode(buf, inputs, ctx, proto_converter),
@@ -211,51 +200,10 @@ impl PhysicalExtensionCodec for PhysicalCodec {
         buf: &mut Vec<u8>,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
-        if let Some(dense) = node.downcast_ref::<DenseGroupByExec>() {
-            return self.encode_dense_group_by(dense, buf);
-        }
         match RatingsScanWire::of(node.as_ref()) {
             Some(wire) => encode(RATINGS_SCAN_TAG, &wire, buf),
             None => self.ballista.try_encode(node, buf, proto_converter),
         }
-    }
-}
-
-impl PhysicalCodec {
-    /// A [`DenseGroupByExec`] travels as the aggregation it replaces, over an
-    /// empty stand-in for its input (the input travels beside it, as with any
-    /// node), in DataFusion's own encoding.
-    fn encode_dense_group_by(&self, dense: &DenseGroupByExec, buf: &mut Vec<u8>) -> Result<()> {
-        let aggregate = dense.aggregate();
-        let stand_in: Arc<dyn ExecutionPlan> = Arc::new(EmptyExec::new(aggregate.input().schema()));
-        let detached = Arc::clone(aggregate).replace_children(vec![stand_in], recompute())?;
-        buf.extend_from_slice(DENSE_GROUP_BY_TAG);
-        buf.extend_from_slice(&physical_plan_to_bytes_with_extension_codec(
-            detached, self,
-        )?);
-        Ok(())
-    }
-
-    fn decode_dense_group_by(
-        &self,
-        aggregate: &[u8],
-        inputs: &[Arc<dyn ExecutionPlan>],
-        ctx: &TaskContext,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let [input] = inputs else {
-            return Err(DataFusionError::Internal(format!(
-                "DenseGroupByExec has one input, got {}",
-                inputs.len()
-            )));
-        };
-        let detached = physical_plan_from_bytes_with_extension_codec(aggregate, ctx, self)?;
-        let attached = detached.replace_children(vec![Arc::clone(input)], recompute())?;
-        let Some(aggregate) = attached.downcast_ref::<AggregateExec>() else {
-            return Err(DataFusionError::Internal(
-                "DenseGroupByExec's wire form is not an AggregateExec".into(),
-            ));
-        };
-        Ok(Arc::new(DenseGroupByExec::new(Arc::new(aggregate.clone()))))
     }
 }
 

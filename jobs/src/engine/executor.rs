@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use ballista_core::config::TaskSchedulingPolicy;
+use ballista_executor::execution_engine::ExecutionEngine;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 
 use super::EngineError;
@@ -52,6 +53,10 @@ pub fn executor_config(
         override_physical_codec: Some(Arc::new(super::codec::PhysicalCodec::default())),
         override_config_producer: Some(Arc::new(move || session_config(&producer_settings))),
         override_runtime_producer: Some(Arc::new(move |_cfg| runtime_for_lake(&runtime_lake))),
+        override_execution_engine: settings.engine.dense_group_by.then(|| {
+            Arc::new(super::dense_group_by::DenseGroupByEngine::default())
+                as Arc<dyn ExecutionEngine>
+        }),
         ..Default::default()
     }
 }

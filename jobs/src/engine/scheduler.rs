@@ -13,7 +13,7 @@ use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 use tokio::net::TcpListener;
 
 use super::EngineError;
-use super::session::{runtime_for_lake, session_config, with_our_rules};
+use super::session::{runtime_for_lake, session_config};
 use crate::config::Settings;
 use crate::lake::Lake;
 
@@ -45,13 +45,12 @@ pub fn scheduler_config(
     config.override_logical_codec = Some(Arc::new(super::codec::LogicalCodec::default()));
     config.override_physical_codec = Some(Arc::new(super::codec::PhysicalCodec::default()));
     config.override_config_producer = Some(Arc::new(move || session_config(&producer_settings)));
-    let builder_settings = settings.clone();
     config.override_session_builder = Some(Arc::new(move |cfg| {
-        let builder = SessionStateBuilder::new()
+        Ok(SessionStateBuilder::new()
             .with_default_features()
             .with_config(cfg)
-            .with_runtime_env(runtime_for_lake(&builder_lake)?);
-        Ok(with_our_rules(builder, &builder_settings).build())
+            .with_runtime_env(runtime_for_lake(&builder_lake)?)
+            .build())
     }));
     config
 }

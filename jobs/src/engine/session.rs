@@ -38,18 +38,9 @@ pub fn runtime_for_lake(lake: &Lake) -> datafusion::error::Result<Arc<RuntimeEnv
 
 /// The client's session state.
 pub fn session_state(settings: &Settings, lake: &Lake) -> datafusion::error::Result<SessionState> {
-    let builder = SessionStateBuilder::new()
+    Ok(SessionStateBuilder::new()
         .with_default_features()
         .with_config(session_config(settings))
-        .with_runtime_env(runtime_for_lake(lake)?);
-    Ok(with_our_rules(builder, settings).build())
-}
-
-/// Our physical optimizer rules after DataFusion's, where `settings` enable them.
-pub fn with_our_rules(builder: SessionStateBuilder, settings: &Settings) -> SessionStateBuilder {
-    if settings.engine.dense_group_by {
-        builder.with_physical_optimizer_rule(Arc::new(super::dense_group_by::DenseGroupBy))
-    } else {
-        builder
-    }
+        .with_runtime_env(runtime_for_lake(lake)?)
+        .build())
 }
