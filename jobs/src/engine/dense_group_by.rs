@@ -505,14 +505,13 @@ mod tests {
         ctx
     }
 
+    async fn physical_plan(ctx: &SessionContext) -> Arc<dyn ExecutionPlan> {
+        let query = ctx.sql(QUERY).await.unwrap();
+        query.create_physical_plan().await.unwrap()
+    }
+
     async fn answer(ctx: &SessionContext) -> (String, String) {
-        let plan = ctx
-            .sql(QUERY)
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
+        let plan = physical_plan(ctx).await;
         let shown = displayable(plan.as_ref()).indent(false).to_string();
         let rows = collect(plan, ctx.task_ctx()).await.unwrap();
         (pretty_format_batches(&rows).unwrap().to_string(), shown)
@@ -549,13 +548,7 @@ mod tests {
     #[tokio::test]
     async fn over_its_memory_it_hands_on_groups_early_and_loses_none() {
         let ctx = context(true);
-        let plan = ctx
-            .sql(QUERY)
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
+        let plan = physical_plan(&ctx).await;
         let node = dense_node(&plan).expect("the rule applied");
         let tiny = RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(GreedyMemoryPool::new(2048)))
