@@ -46,8 +46,8 @@ pub struct EngineSettings {
     pub partitions: usize,
     /// Seconds to wait for the scheduler before giving up with an error.
     pub connect_timeout_secs: u64,
-    /// Times a failed step is re-submitted (steps are idempotent: a retry first
-    /// deletes what the failed attempt wrote).
+    /// Times a failed step is re-submitted (steps are idempotent: a step first
+    /// empties its table's folder, and every attempt writes the same named files).
     pub step_retries: u32,
     /// Wait before the first retry; doubled for each further one.
     pub retry_backoff_ms: u64,

@@ -167,11 +167,6 @@ impl DenseGroupByExec {
             metrics: ExecutionPlanMetricsSet::new(),
         }
     }
-
-    /// The partial aggregation this node computes.
-    pub fn aggregate(&self) -> &Arc<AggregateExec> {
-        &self.agg
-    }
 }
 
 impl DisplayAs for DenseGroupByExec {
@@ -218,7 +213,10 @@ impl ExecutionPlan for DenseGroupByExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        self.replace_children(children, recompute())
+        self.replace_children(
+            children,
+            ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+        )
     }
 
     fn execute(
@@ -282,11 +280,6 @@ impl ExecutionPlan for DenseGroupByExec {
     fn metrics(&self) -> Option<MetricsSet> {
         Some(self.metrics.clone_inner())
     }
-}
-
-/// Replace a plan's children and work out its properties again.
-pub fn recompute() -> ReplaceChildrenOptions {
-    ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute)
 }
 
 /// Key → group index.
