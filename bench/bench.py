@@ -167,8 +167,10 @@ def commit_id() -> str:
                           capture_output=True, text=True).stdout.strip()
 
 
-def write_results(directory: Path, stem: str, text: str, payload: dict) -> None:
-    """Prints the markdown table and writes it, and the figures as JSON, under `directory`."""
+def write_results(directory: Path, at: str, label: str, text: str, payload: dict) -> None:
+    """Prints the markdown table and writes it, and the figures as JSON, under `directory`
+    as `<at, to the second, without colons>-<label>.md` and `.json`."""
+    stem = f"{at[:19].replace(':', '')}-{label}"
     print(text)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{stem}.md").write_text(text)
@@ -292,8 +294,7 @@ def main() -> None:
         lines.append(f"| {engine} | {r['median']:.2f} | {runs} | {rss} | {ratings / r['median']:,.0f} | "
                      f"{r['median'] / base:.2f} |")
     text = "\n".join(lines) + "\n"
-    write_results(args.results, f"{meta['at'][:19].replace(':', '')}-scale{args.scale}", text,
-                  {"meta": meta, "results": results})
+    write_results(args.results, meta["at"], f"scale{args.scale}", text, {"meta": meta, "results": results})
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -127,8 +127,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     meta = {"scales": [small, large], "ratings": [prepared[s]["ratings"] for s in (small, large)],
             "cores": os.cpu_count(), "runs": args.runs, "commit": commit, "at": at}
-    write_results(args.results, f"{at[:19].replace(':', '')}-scaling{small}-{large}", text,
-                  {"meta": meta, "results": summary})
+    write_results(args.results, at, f"scaling{small}-{large}", text, {"meta": meta, "results": summary})
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
 
