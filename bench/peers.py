@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 
 SQL = Path(__file__).resolve().parents[1] / "jobs" / "sql"
@@ -55,9 +56,22 @@ def staged(lake: Path) -> tuple[dict[str, str], list[str]]:
     return tables, parts
 
 
-def render(name: str, zone: str, rewrite) -> str:
+def valid_rating(lake: Path) -> str:
+    """The transform's rating rule for this lake's staging run, as
+    jobs/src/transform/valid_rating.rs writes it (keep the two in step: the
+    peers' tables are compared with ours)."""
+    current = json.loads((lake / "staging" / "_CURRENT.json").read_text())
+    staged_at = int(datetime.fromisoformat(current["published_at"]).timestamp())
+    return (
+        "(user_id IS NOT NULL AND movielens_id IS NOT NULL "
+        f"AND rated_epoch BETWEEN 788918400 AND {staged_at} "
+        "AND rating BETWEEN 0.5 AND 5.0 AND rating * 2 = round(rating * 2))"
+    )
+
+
+def render(name: str, zone: str, rewrite, lake: Path) -> str:
     sql = (SQL / zone / f"{name}.sql").read_text()
-    for key, value in PARAMS.items():
+    for key, value in {**PARAMS, "valid_rating": valid_rating(lake)}.items():
         sql = sql.replace("{{" + key + "}}", value)
     return rewrite(sql)
 
@@ -81,7 +95,7 @@ def run_duckdb(lake: Path, out: Path, threads: int) -> None:
         return re.sub(r"to_timestamp_micros\(", "make_timestamp(", sql)
 
     for name, zone in STEPS:
-        sql = render(name, zone, rewrite)
+        sql = render(name, zone, rewrite, lake)
         target = out / f"{name}.parquet"
         con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{target}')")
@@ -119,7 +133,7 @@ def run_spark(lake: Path, out: Path, threads: int) -> None:
         return sql
 
     for name, zone in STEPS:
-        sql = render(name, zone, rewrite)
+        sql = render(name, zone, rewrite, lake)
         target = str(out / name)
         spark.sql(sql).write.mode("overwrite").parquet(target)
         spark.read.parquet(target).createOrReplaceTempView(name)
@@ -145,7 +159,7 @@ def run_datafusion(lake: Path, out: Path, threads: int) -> None:
     )
     ctx.register_csv("raw_ratings", parts, schema=schema, has_header=True)
     for name, zone in STEPS:
-        sql = render(name, zone, lambda s: s)
+        sql = render(name, zone, lambda s: s, lake)
         target = str(out / name)
         ctx.sql(sql).write_parquet(target)
         ctx.register_parquet(name, target)

@@ -7,10 +7,9 @@
 WITH ratings AS (
     SELECT user_id, movielens_id, rating, rated_epoch
     FROM {{ratings}}
-    WHERE user_id IS NOT NULL
-      AND rated_epoch IS NOT NULL
-      AND rating BETWEEN 0.5 AND 5.0
-      AND rating * 2 = round(rating * 2)
+    -- {{valid_rating}} is the one validity rule (transform/valid_rating.rs):
+    -- fields present, a half star 0.5 ... 5.0, a time from 1995 to staging.
+    WHERE {{valid_rating}}
 ),
 
 links AS (
@@ -36,6 +35,8 @@ SELECT
     i.tmdb_id,
     r.movielens_id,
     r.rating,
-    to_timestamp_micros(r.rated_epoch * 1000000) AS rated_at
+    -- rated_epoch is at most the staging time here, so the product stays far
+    -- below 2^63 microseconds.
+    to_timestamp_micros(r.rated_epoch * CAST(1000000 AS BIGINT)) AS rated_at
 FROM mapped_ids AS i
 JOIN ratings AS r ON r.movielens_id = i.movielens_id

@@ -3,8 +3,9 @@
 -- besides fact_rating's: rating_mapping and the marts' per-movie figures are
 -- built from these rows (one per id, a few hundred thousand at most) instead
 -- of aggregating tens of millions of ratings again.
---   n_ratings   valid ratings: user, id and time present, a half star 0.5 ... 5.0
---               (the rule fact_rating applies)
+--   n_ratings   valid ratings: user, id and time present, a half star 0.5 ... 5.0,
+--               rated from 1995 to the staging time ({{valid_rating}}, the rule
+--               fact_rating applies, written once in transform/valid_rating.rs)
 --   sum_rating  their sum (exact: sums of half stars are exact in a double)
 --   n_invalid   the other ratings read
 --   outcome     what became of the valid ratings (the reasons of rating_mapping):
@@ -30,11 +31,7 @@ movies AS (
 validated AS (
     SELECT
         movielens_id,
-        CASE
-            WHEN user_id IS NOT NULL AND movielens_id IS NOT NULL AND rated_epoch IS NOT NULL
-                AND rating BETWEEN 0.5 AND 5.0 AND rating * 2 = round(rating * 2)
-            THEN rating
-        END AS valid_rating
+        CASE WHEN {{valid_rating}} THEN rating END AS valid_rating
     FROM ratings
 ),
 

@@ -11,10 +11,11 @@ genres AS (
     SELECT tmdb_id, genre FROM movie_genre
 ),
 
--- One bit per genre: 1, 2, 4, ... (the transform refuses more than 63 genres;
--- powers of two up to 2^62 are exact as doubles).
+-- One bit per genre: 1, 2, 4, ... (the transform refuses more than 63 genres).
+-- A BIGINT shift, not power(2, row_number() - 1): that subtraction is typed
+-- Decimal128(21,0) by DataFusion 55 and power() would go through floats.
 genre_bits AS (
-    SELECT genre, CAST(power(2, row_number() OVER (ORDER BY genre) - 1) AS BIGINT) AS bit
+    SELECT genre, CAST(1 AS BIGINT) << (CAST(row_number() OVER (ORDER BY genre) AS BIGINT) - CAST(1 AS BIGINT)) AS bit
     FROM dim_genre
 ),
 
@@ -65,7 +66,8 @@ ratings_per_genre AS (
         g.genre,
         sum(mr.n_ratings) AS n_ratings,
         count(DISTINCT g.tmdb_id) AS n_movies,
-        sum(mr.sum_rating) / sum(mr.n_ratings) AS mean_rating,
+        -- Only rated movies are joined (n_ratings > 0): no division by zero.
+        sum(mr.sum_rating) / CAST(sum(mr.n_ratings) AS DOUBLE) AS mean_rating,
         max(mr.all_ratings) AS all_ratings
     FROM genres AS g
     JOIN movie_ratings_and_total AS mr ON mr.tmdb_id = g.tmdb_id
@@ -78,7 +80,7 @@ SELECT
     u.n_users,
     p.n_movies,
     p.mean_rating,
-    CAST(p.n_ratings AS DOUBLE) / p.all_ratings AS share_of_ratings
+    CAST(p.n_ratings AS DOUBLE) / CAST(p.all_ratings AS DOUBLE) AS share_of_ratings
 FROM ratings_per_genre AS p
 JOIN users_per_genre AS u ON u.genre = p.genre
 ORDER BY p.n_ratings DESC, p.genre ASC

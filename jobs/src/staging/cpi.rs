@@ -22,6 +22,12 @@ pub struct CpiSeries {
     pub months: Vec<CpiMonth>,
 }
 
+/// A price index is positive (real revenue divides by it) and this series is
+/// near 100 at its base; 10,000 would be a hundredfold rise in admission
+/// prices. Values outside (0, MAX_CPI] are not CPI values: a 0 made every
+/// real revenue 0.0 and 1e308 made them vanish.
+pub const MAX_CPI: f64 = 10_000.0;
+
 const DATE_HEADERS: [&str; 3] = ["date", "observation_date", "observation date"];
 
 /// Parses a FRED `fredgraph.csv` download named `file`.
@@ -84,7 +90,19 @@ pub fn stage(file: &str, bytes: &[u8]) -> Result<(CpiSeries, Vec<Reject>), ReadE
         let value = match text {
             "." | "" => None,
             _ => match parse_float(text) {
-                Some(v) => Some(v),
+                Some(v) if v > 0.0 && v <= MAX_CPI => Some(v),
+                Some(v) => {
+                    rejects.push(Reject::changed(
+                        file,
+                        r.line,
+                        "implausible_value",
+                        format!(
+                            "{month}: value {v} is outside (0, {MAX_CPI}], the range of a price index; set to NULL"
+                        ),
+                        raw.clone(),
+                    ));
+                    None
+                }
                 None => {
                     rejects.push(Reject::changed(
                         file,
@@ -165,5 +183,23 @@ mod tests {
         assert_eq!(s.months.len(), 2);
         let reasons: Vec<_> = rejects.iter().map(|r| r.reason.as_str()).collect();
         assert_eq!(reasons, ["bad_row", "out_of_order_month", "bad_value"]);
+    }
+
+    #[test]
+    fn values_that_are_no_price_index_become_null_with_their_line() {
+        let text = "DATE,X\n2020-01-01,0\n2020-02-01,-5\n2020-03-01,1e308\n2020-04-01,inf\n2020-05-01,250.1\n";
+        let (s, rejects) = stage("cpi.csv", text.as_bytes()).unwrap();
+        let values: Vec<_> = s.months.iter().map(|m| m.value).collect();
+        assert_eq!(values, [None, None, None, None, Some(250.1)]);
+        let got: Vec<_> = rejects.iter().map(|r| (r.line, r.reason.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (2, "implausible_value"),
+                (3, "implausible_value"),
+                (4, "implausible_value"),
+                (5, "bad_value"),
+            ]
+        );
     }
 }

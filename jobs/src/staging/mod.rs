@@ -57,13 +57,25 @@ impl Reject {
     }
 }
 
-/// Integers as the files write them: `862`, and also `862.0` or `1234567.0`.
+/// Integers as the files write them: `862`, and also with a zero fraction
+/// (`862.0`, as pandas writes an integer column that held a missing value).
+/// Not an integer: an exponent (`1e3`, which a float parser would turn into
+/// 1000 and so into another movie's id), any other fraction, or a value beyond
+/// i64.
 pub fn parse_int(text: &str) -> Option<i64> {
     let text = text.trim();
-    text.parse::<i64>().ok().or_else(|| {
-        let f = text.parse::<f64>().ok()?;
-        (f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
-    })
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    if fraction.is_some_and(|f| f.is_empty() || f.bytes().any(|b| b != b'0')) {
+        return None;
+    }
+    let digits = whole.strip_prefix(['-', '+']).unwrap_or(whole);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    whole.parse::<i64>().ok()
 }
 
 pub fn parse_float(text: &str) -> Option<f64> {
@@ -74,6 +86,39 @@ pub fn parse_float(text: &str) -> Option<f64> {
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
 }
+
+/// The largest budget or revenue taken as real, in dollars: $100 billion.
+/// No film has cost or earned more than about $3 billion, and the bound keeps
+/// every sum of money in a BIGINT: 92 million movies at the bound (2,000x
+/// the real catalogue) still fit in 2^63, so the marts' sums cannot wrap.
+pub const MAX_MONEY: i64 = 100_000_000_000;
+
+/// A budget or revenue: whole dollars in 0 … [`MAX_MONEY`], 0 meaning unknown
+/// (`Ok(None)`, as TMDB writes it). `Err` says why the text is not money.
+pub fn parse_money(text: &str) -> Result<Option<i64>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match parse_int(text) {
+        Some(0) => Ok(None),
+        Some(v) if (1..=MAX_MONEY).contains(&v) => Ok(Some(v)),
+        Some(v) if v < 0 => Err(format!("{v} is negative")),
+        Some(v) => Err(format!("{v} is above the plausible maximum {MAX_MONEY}")),
+        None => Err(format!(
+            "{text:?} is not a whole number of dollars in 0 ... {MAX_MONEY}"
+        )),
+    }
+}
+
+/// Release dates outside these are not dates of films: cinema begins in the
+/// 1870s (the oldest TMDB entry is from 1874) and TMDB lists announced films a
+/// few years ahead. dim_date spans every release date, so a stray year 9999
+/// would also give the calendar three million days.
+pub const RELEASE_DATES: (NaiveDate, NaiveDate) = (
+    NaiveDate::from_ymd_opt(1870, 1, 1).expect("valid date"),
+    NaiveDate::from_ymd_opt(2099, 12, 31).expect("valid date"),
+);
 
 /// Where the raw inputs of one run are, as lake keys.
 #[derive(Debug, Clone)]
@@ -194,4 +239,31 @@ pub async fn stage(
     )
     .await?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_are_digits_with_at_most_a_zero_fraction() {
+        assert_eq!(parse_int("862"), Some(862));
+        assert_eq!(parse_int(" 862.0 "), Some(862));
+        assert_eq!(parse_int("-4"), Some(-4));
+        for bad in ["1e3", "1E3", "862.5", "862.", ".0", "", "-", "0x10", "99999999999999999999"] {
+            assert_eq!(parse_int(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn money_is_whole_dollars_within_the_bound() {
+        assert_eq!(parse_money("0"), Ok(None));
+        assert_eq!(parse_money(""), Ok(None));
+        assert_eq!(parse_money("373554033"), Ok(Some(373_554_033)));
+        assert_eq!(parse_money("1234567.0"), Ok(Some(1_234_567)));
+        assert_eq!(parse_money("100000000000"), Ok(Some(MAX_MONEY)));
+        for bad in ["-5", "100000000001", "99999999999999999999", "1e308", "abc"] {
+            assert!(parse_money(bad).is_err(), "{bad:?}");
+        }
+    }
 }

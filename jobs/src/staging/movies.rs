@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::pyliteral::{self, PyValue};
 use super::records::{RawRecord, ReadError, read_records};
-use super::{Reject, parse_date, parse_float, parse_int};
+use super::{RELEASE_DATES, Reject, parse_date, parse_float, parse_int, parse_money};
 
 pub const FILE: &str = "movies_metadata.csv";
 
@@ -128,57 +128,68 @@ fn type_record(record: &RawRecord, raw: &str, rejects: &mut Vec<Reject>) -> Opti
         ));
         return None;
     };
-    // A value that is present but unreadable becomes NULL; the record is kept and
-    // the change is recorded.
-    let mut changed = |column: &str, value: &str| {
-        rejects.push(Reject::changed(
-            FILE,
-            line,
-            "bad_value",
-            format!("id {tmdb_id}: {column} {value:?} set to NULL"),
-            raw.to_string(),
-        ));
-    };
+    // A value that is present but unreadable (bad_value), or readable but not
+    // what the column can mean (implausible_value), becomes NULL; the record is
+    // kept and the change recorded with its reason.
+    let mut changes: Vec<(&'static str, String)> = Vec::new();
     let mut number = |column: &str| -> Option<f64> {
         let text = f(column);
-        if text.is_empty() {
-            return None;
-        }
         let v = parse_float(text);
-        if v.is_none() {
-            changed(column, text);
+        if v.is_none() && !text.is_empty() {
+            changes.push(("bad_value", format!("{column} {text:?}")));
         }
         v
     };
-    let budget = number("budget");
-    let revenue = number("revenue");
     let runtime = number("runtime");
     let popularity = number("popularity");
     let vote_average = number("vote_average");
-    let vote_count = number("vote_count");
-    let release_text = f("release_date");
-    let release_date = if release_text.is_empty() {
-        None
-    } else {
-        parse_date(release_text)
-    };
-    if !release_text.is_empty() && release_date.is_none() {
-        changed("release_date", release_text);
+    let vote_count_text = f("vote_count");
+    let vote_count = parse_int(vote_count_text);
+    if vote_count.is_none() && !vote_count_text.is_empty() {
+        changes.push(("bad_value", format!("vote_count {vote_count_text:?}")));
     }
-    let genres_text = f("genres");
-    let genres = match parse_genres(genres_text) {
-        Ok(g) => g,
-        Err(e) => {
-            rejects.push(Reject::changed(
-                FILE,
-                line,
-                "bad_genres",
-                format!("id {tmdb_id}: genres not a list of {{id, name}} ({e}); set to none"),
-                raw.to_string(),
-            ));
-            Vec::new()
-        }
+    let mut money = |column: &str| {
+        parse_money(f(column)).unwrap_or_else(|why| {
+            changes.push(("implausible_value", format!("{column} {why}")));
+            None
+        })
     };
+    let budget = money("budget");
+    let revenue = money("revenue");
+    let release_text = f("release_date");
+    let (earliest, latest) = RELEASE_DATES;
+    let release_date = match parse_date(release_text) {
+        _ if release_text.is_empty() => None,
+        None => {
+            changes.push(("bad_value", format!("release_date {release_text:?}")));
+            None
+        }
+        Some(d) if d < earliest || d > latest => {
+            changes.push((
+                "implausible_value",
+                format!("release_date {d} is outside {earliest} ... {latest}, the span of film releases"),
+            ));
+            None
+        }
+        Some(d) => Some(d),
+    };
+    let genres = parse_genres(f("genres")).unwrap_or_else(|e| {
+        changes.push((
+            "bad_genres",
+            format!("genres not a list of {{id, name}} ({e})"),
+        ));
+        Vec::new()
+    });
+    for (reason, what) in changes {
+        let outcome = if reason == "bad_genres" { "set to none" } else { "set to NULL" };
+        rejects.push(Reject::changed(
+            FILE,
+            line,
+            reason,
+            format!("id {tmdb_id}: {what}; {outcome}"),
+            raw.to_string(),
+        ));
+    }
     let text = |name: &str| Some(f(name).to_string()).filter(|s| !s.is_empty());
     Some(Movie {
         tmdb_id,
@@ -189,13 +200,14 @@ fn type_record(record: &RawRecord, raw: &str, rejects: &mut Vec<Reject>) -> Opti
         adult: f("adult") == "True",
         status: text("status"),
         release_date,
-        // 0 means unknown in TMDB; tiny positive values are kept as written.
-        budget: budget.map(|v| v as i64).filter(|v| *v > 0),
-        revenue: revenue.map(|v| v as i64).filter(|v| *v > 0),
+        // 0 means unknown in TMDB (parse_money); tiny positive values are kept
+        // as written.
+        budget,
+        revenue,
         runtime,
         popularity,
         vote_average,
-        vote_count: vote_count.map(|v| v as i64),
+        vote_count,
         genres,
         line,
     })
@@ -351,5 +363,38 @@ mod tests {
         assert_eq!(m.revenue, Some(5000));
         assert_eq!(m.genres, vec![(18, "Drama".to_string())]);
         assert_eq!(rejects[0].reason, "split_record_repaired");
+    }
+
+    #[test]
+    fn values_no_film_can_have_are_rejected_with_their_line() {
+        let text = file(&[
+            line("1", "-5", "[]", "9999-01-01", "99999999999999999999", "A"),
+            line("1e3", "0", "[]", "", "0", "B"),
+            line("3", "1.5e8", "[]", "1874-12-09", "2.5", "C"),
+        ]);
+        let (movies, rejects) = stage(&text).unwrap();
+        assert_eq!(movies.iter().map(|m| m.tmdb_id).collect::<Vec<_>>(), [1, 3]);
+        let (a, c) = (&movies[0], &movies[1]);
+        assert_eq!((a.budget, a.revenue, a.release_date), (None, None, None));
+        assert_eq!((c.budget, c.revenue), (None, None));
+        assert_eq!(c.release_date, NaiveDate::from_ymd_opt(1874, 12, 9));
+        let got: Vec<_> = rejects
+            .iter()
+            .map(|r| (r.line, r.action, r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (2, "changed", "implausible_value"),
+                (2, "changed", "implausible_value"),
+                (2, "changed", "implausible_value"),
+                (3, "dropped", "bad_id"),
+                (4, "changed", "implausible_value"),
+                (4, "changed", "implausible_value"),
+            ]
+        );
+        assert!(rejects[0].detail.contains("budget -5 is negative"), "{:?}", rejects[0]);
+        assert!(rejects[1].detail.contains("revenue"), "{:?}", rejects[1]);
+        assert!(rejects[2].detail.contains("release_date 9999-01-01"), "{:?}", rejects[2]);
     }
 }

@@ -62,12 +62,18 @@ impl fmt::Display for PyLiteralError {
 
 impl std::error::Error for PyLiteralError {}
 
+/// How deeply lists and dicts may nest. The Kaggle columns nest two deep
+/// (a list of dicts); the parser recurses once per level, so an unbounded
+/// depth would let one field overflow the stack and abort the process.
+pub const MAX_DEPTH: usize = 32;
+
 /// Parses one complete literal; trailing text other than whitespace is an error.
 pub fn parse(text: &str) -> Result<PyValue, PyLiteralError> {
     let mut p = Parser {
         s: text.as_bytes(),
         text,
         pos: 0,
+        depth: 0,
     };
     let value = p.value()?;
     p.skip_ws();
@@ -81,6 +87,8 @@ struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
     pos: usize,
+    /// Lists and dicts open around `pos`.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -105,9 +113,19 @@ impl Parser<'_> {
         self.skip_ws();
         match self.peek() {
             None => Err(self.err("expected a value, found the end")),
-            Some(b'[') => self.sequence(b']').map(PyValue::List),
-            Some(b'(') => self.sequence(b')').map(PyValue::List),
-            Some(b'{') => self.dict(),
+            Some(b'[' | b'(' | b'{') => {
+                if self.depth == MAX_DEPTH {
+                    return Err(self.err(&format!("nested deeper than {MAX_DEPTH} levels")));
+                }
+                self.depth += 1;
+                let nested = match self.peek() {
+                    Some(b'[') => self.sequence(b']').map(PyValue::List),
+                    Some(b'(') => self.sequence(b')').map(PyValue::List),
+                    _ => self.dict(),
+                };
+                self.depth -= 1;
+                nested
+            }
             Some(q @ (b'\'' | b'"')) => self.string(q).map(PyValue::Str),
             Some(c) if c == b'-' || c == b'+' || c.is_ascii_digit() || c == b'.' => self.number(),
             Some(_) => self.word(),
@@ -369,5 +387,18 @@ mod tests {
             assert_eq!(parse(&repr_str(s)).unwrap(), PyValue::Str(s.into()), "{s}");
         }
         assert_eq!(repr_str("children's"), "\"children's\"");
+    }
+
+    #[test]
+    fn nesting_is_bounded_instead_of_overflowing_the_stack() {
+        // The depth that aborted the process (exit 134) before the limit.
+        let deep = "[".repeat(19_300) + &"]".repeat(19_300);
+        let e = parse(&deep).unwrap_err();
+        assert!(e.message.contains("nested deeper than 32"), "{e}");
+        assert_eq!(e.offset, MAX_DEPTH);
+        let dicts = "{'a': ".repeat(40) + "1" + &"}".repeat(40);
+        assert!(parse(&dicts).is_err());
+        let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        assert!(parse(&ok).is_ok());
     }
 }

@@ -28,6 +28,8 @@ use crate::lake::{Lake, LakeError, Published, Zone};
 use crate::ratings_csv::{RatingsFile, RatingsTable};
 use crate::staging::STAGED_TABLES;
 
+pub mod valid_rating;
+
 /// One SQL file and the table it produces.
 #[derive(Debug, Clone, Copy)]
 pub struct Step {
@@ -233,9 +235,12 @@ fn step_error(step: &Step) -> impl Fn(datafusion::error::DataFusionError) -> Tra
 async fn step_params(
     ctx: &SessionContext,
     settings: &Settings,
+    staging: &Published,
     step: &Step,
 ) -> Result<Vec<(&'static str, String)>, TransformError> {
     let mut params = base_params(settings);
+    let staged_at = valid_rating::staged_at(&staging.published_at);
+    params.push(("valid_rating", valid_rating::predicate(staged_at)));
     if step.table == "dim_date" {
         let (from, to) = calendar_bounds(ctx, step).await?;
         params.push(("date_from", from));
@@ -254,9 +259,9 @@ pub async fn explain(
     step: &Step,
     analyze: bool,
 ) -> Result<String, TransformError> {
-    register_inputs(ctx, lake).await?;
+    let staging = register_inputs(ctx, lake).await?;
     register_curated(ctx, lake).await?;
-    let mut params = step_params(ctx, settings, step).await?;
+    let mut params = step_params(ctx, settings, &staging, step).await?;
     params.push(("ratings", "raw_ratings".into()));
     let verb = if analyze {
         "EXPLAIN ANALYZE"
@@ -371,7 +376,7 @@ async fn run_step(
     step: &'static Step,
 ) -> Result<(&'static str, u64, f64), TransformError> {
     let ctx = &engine.ctx;
-    let params = step_params(ctx, settings, step).await?;
+    let params = step_params(ctx, settings, staging, step).await?;
     info!(table = step.table, "writing");
     let started = Instant::now();
     let key = Lake::table_key(Zone::Curated, run_id, step.table);
