@@ -5,6 +5,7 @@
 
 mod text;
 
+use arrow::array::Array;
 use datafusion::prelude::SessionContext;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -101,22 +102,54 @@ pub enum AnswersError {
     },
     #[error("mart {table} has an unexpected shape: {detail}")]
     Shape { table: &'static str, detail: String },
+    #[error(
+        "mart {table} of run {run} has no value in column {column}, which every row must have; \
+         run `movielens check` to see which data-quality checks fail"
+    )]
+    MissingValue {
+        table: &'static str,
+        column: String,
+        run: String,
+    },
+}
+
+/// The curated run the answers are read from: a context over its tables and its id.
+struct Run {
+    ctx: SessionContext,
+    id: String,
 }
 
 /// Rows of `sql` as `T`s, through arrow's JSON writer (column names = field names).
+/// A column the schema requires that holds a NULL is an error naming it, not
+/// a field missing from the JSON.
 async fn rows<T: DeserializeOwned>(
-    ctx: &SessionContext,
+    run: &Run,
     table: &'static str,
     sql: &str,
 ) -> Result<Vec<T>, AnswersError> {
     let query = |source| AnswersError::Query { table, source };
-    let batches = ctx
+    let batches = run
+        .ctx
         .sql(sql)
         .await
         .map_err(query)?
         .collect()
         .await
         .map_err(query)?;
+    let required = crate::warehouse::schema::table(table)
+        .map(|t| t.columns.iter().filter(|c| !c.nullable).collect::<Vec<_>>())
+        .unwrap_or_default();
+    for b in &batches {
+        for (field, column) in b.schema().fields().iter().zip(b.columns()) {
+            if column.null_count() > 0 && required.iter().any(|c| c.name == field.name()) {
+                return Err(AnswersError::MissingValue {
+                    table,
+                    column: field.name().clone(),
+                    run: run.id.clone(),
+                });
+            }
+        }
+    }
     let mut writer = arrow::json::ArrayWriter::new(Vec::new());
     for b in &batches {
         writer.write(b).map_err(|e| AnswersError::Shape {
@@ -161,27 +194,31 @@ pub struct RatingOutcome {
 
 /// The published run's `rating_mapping`, largest outcome first.
 pub async fn rating_mapping(lake: &Lake) -> Result<Vec<RatingOutcome>, AnswersError> {
-    let ctx = curated_context(lake).await?;
+    let run = curated_run(lake).await?;
     rows(
-        &ctx,
+        &run,
         "rating_mapping",
         "SELECT * FROM rating_mapping ORDER BY n_ratings DESC, outcome",
     )
     .await
 }
 
-async fn curated_context(lake: &Lake) -> Result<SessionContext, AnswersError> {
-    Ok(local_curated_context(lake).await?.0)
+async fn curated_run(lake: &Lake) -> Result<Run, AnswersError> {
+    let (ctx, published) = local_curated_context(lake).await?;
+    Ok(Run {
+        ctx,
+        id: published.run_id,
+    })
 }
 
 /// Reads the answers of the published curated run.
 pub async fn read(lake: &Lake) -> Result<Answers, AnswersError> {
-    let ctx = curated_context(lake).await?;
+    let run = curated_run(lake).await?;
 
-    let movies: Vec<RatedMovie> = rows(&ctx, "highest_rated",
+    let movies: Vec<RatedMovie> = rows(&run, "highest_rated",
         "SELECT rank, tmdb_id, title, release_year, n_ratings, mean_rating, weighted_rating FROM highest_rated ORDER BY rank").await?;
     let context: Vec<HighestRatedContext> = rows(
-        &ctx,
+        &run,
         "highest_rated",
         "SELECT global_mean_rating, min_ratings, rated_ratings FROM highest_rated LIMIT 1",
     )
@@ -201,18 +238,18 @@ pub async fn read(lake: &Lake) -> Result<Answers, AnswersError> {
         },
     };
     let genre_popularity = rows(
-        &ctx,
+        &run,
         "genre_popularity",
         "SELECT * FROM genre_popularity ORDER BY n_ratings DESC, genre ASC",
     )
     .await?;
-    let box_office_by_month = rows(&ctx, "box_office_by_month",
+    let box_office_by_month = rows(&run, "box_office_by_month",
         "SELECT month, n_movies, total_revenue, mean_revenue, median_revenue FROM box_office_by_month ORDER BY month").await?;
-    let box_office_by_quarter = rows(&ctx, "box_office_by_quarter",
+    let box_office_by_quarter = rows(&run, "box_office_by_quarter",
         "SELECT quarter, n_movies, total_revenue, mean_revenue, median_revenue FROM box_office_by_quarter ORDER BY quarter").await?;
-    let genres = rows(&ctx, "genre_earnings_real",
+    let genres = rows(&run, "genre_earnings_real",
         "SELECT genre, n_movies, revenue_nominal, revenue_real FROM genre_earnings_real ORDER BY revenue_real DESC, genre ASC").await?;
-    let window: Vec<CpiWindow> = rows(&ctx, "cpi_window",
+    let window: Vec<CpiWindow> = rows(&run, "cpi_window",
         "SELECT to_char(cpi_base_month, '%Y-%m') AS cpi_base_month, movies_before_cpi_window FROM cpi_window").await?;
     let window = window.into_iter().next().ok_or(AnswersError::Shape {
         table: "cpi_window",

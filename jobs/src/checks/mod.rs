@@ -6,6 +6,7 @@
 //! configured, on the lake's published curated run with DataFusion. Any failed
 //! check makes the command exit non-zero, so Airflow marks the task failed.
 
+pub mod marts;
 mod report;
 
 use std::collections::BTreeMap;
@@ -40,9 +41,28 @@ const MOVIE_GENRE_REFS: &str = "SELECT CAST(count(*) AS BIGINT) FROM movie_genre
      LEFT JOIN dim_genre AS g ON g.genre = b.genre \
      WHERE d.tmdb_id IS NULL OR g.genre IS NULL";
 
-/// Ratings are half stars from 0.5 to 5.0.
+/// Ratings are half stars from 0.5 to 5.0, rated no earlier than MovieLens'
+/// first ratings (the rule of `transform/valid_rating.rs`).
 const RATINGS_HALF_STARS: &str = "SELECT CAST(count(*) AS BIGINT) FROM fact_rating \
-     WHERE rating IS NULL OR rating < 0.5 OR rating > 5.0 OR rating * 2 <> round(rating * 2)";
+     WHERE rating IS NULL OR rating < 0.5 OR rating > 5.0 OR rating * 2 <> round(rating * 2) \
+        OR rated_at < CAST('1995-01-01 00:00:00' AS TIMESTAMP)";
+
+/// Ratings given more than once: the same user, MovieLens id and instant.
+/// MovieLens keeps one rating per user and movie, so any repeat is a defect
+/// of the input (a ratings file landed twice doubles every count).
+const DUPLICATE_RATINGS: &str = "SELECT CAST(coalesce(sum(n - 1), 0) AS BIGINT) FROM (\
+     SELECT count(*) AS n FROM fact_rating GROUP BY user_id, movielens_id, rated_at \
+     HAVING count(*) > 1) AS repeated";
+
+/// Ratings read and ratings invalid, from rating_mapping (which adds up to
+/// the ratings file).
+const INVALID_RATINGS: &str = "SELECT \
+     CAST(coalesce(sum(CASE WHEN outcome = 'invalid_rating' THEN n_ratings ELSE 0 END), 0) AS BIGINT) AS invalid, \
+     CAST(coalesce(sum(n_ratings), 0) AS BIGINT) AS total FROM rating_mapping";
+
+/// The inputs every answer needs: a run without movies, mapped ratings or a
+/// CPI series is no run, whatever its marts say.
+const INPUTS_NOT_EMPTY: [&str; 3] = ["dim_movie", "fact_rating", "dim_cpi"];
 
 /// Months missing between the first and last CPI month (FRED publishes every
 /// month; a blank value is a NULL cpi, not a missing month).
@@ -188,9 +208,18 @@ impl Target<'_> {
     }
 }
 
-/// The checks every target runs: keys, references, ratings, CPI months, marts.
-fn model_checks() -> Vec<(String, String, Rule)> {
+/// The checks every target runs: keys, required values, references, ratings,
+/// CPI months, and each mart's rows and values.
+fn model_checks(top_n: usize) -> Vec<(String, String, Rule)> {
     let mut checks = Vec::new();
+    for table in INPUTS_NOT_EMPTY {
+        let table = crate::warehouse::schema::table(table).expect("a declared table");
+        checks.push((
+            format!("not_empty {}", table.name),
+            row_count_sql(table),
+            Rule::AtLeast(1),
+        ));
+    }
     for table in TABLES.iter().filter(|t| !t.key.is_empty()) {
         checks.push((
             format!("key_not_null {}", table.name),
@@ -228,14 +257,50 @@ fn model_checks() -> Vec<(String, String, Rule)> {
         CPI_MONTHS_MISSING.into(),
         Rule::Equals(0),
     ));
-    for mart in TABLES.iter().filter(|t| t.is_mart) {
-        checks.push((
-            format!("mart_not_empty {}", mart.name),
-            row_count_sql(mart),
-            Rule::AtLeast(1),
-        ));
+    // Every value the schema says a row must have (keys are checked above).
+    for table in TABLES {
+        for column in table.columns.iter().filter(|c| !c.nullable) {
+            if table.key.contains(&column.name) {
+                continue;
+            }
+            checks.push((
+                format!("value_present {}.{}", table.name, column.name),
+                marts::value_missing_sql(table, column),
+                Rule::Equals(0),
+            ));
+        }
+    }
+    for mart in marts::marts() {
+        let sql = marts::mart_rows_sql(mart, top_n).expect("every mart has expected rows");
+        checks.push((format!("mart_rows {}", mart.name), sql, Rule::Equals(0)));
+    }
+    for (name, sql) in marts::VALUE_RULES {
+        checks.push((name.to_string(), sql.to_string(), Rule::Equals(0)));
     }
     checks
+}
+
+/// Repeated ratings as a fraction of fact_rating's rows, against
+/// `checks.max_rejected_fraction`.
+async fn duplicate_ratings(
+    target: &mut Target<'_>,
+    fact_rows: u64,
+    limit: f64,
+) -> Result<CheckResult, CheckError> {
+    let repeated = target
+        .scalar("duplicate_ratings", DUPLICATE_RATINGS)
+        .await?;
+    let fraction = if fact_rows > 0 {
+        repeated as f64 / fact_rows as f64
+    } else {
+        0.0
+    };
+    Ok(CheckResult {
+        check: "duplicate_ratings fact_rating".into(),
+        passed: Rule::AtMost(limit).holds(fraction),
+        observed: fraction,
+        expected: Rule::AtMost(limit),
+    })
 }
 
 async fn run_all(
@@ -301,6 +366,30 @@ async fn rejected_fractions(
     }
     let limit = settings.checks.max_rejected_fraction;
     let mut out = Vec::new();
+    // Ratings are not staged: their invalid lines are counted by the
+    // transform, in rating_mapping.
+    let batches = ctx
+        .sql(INVALID_RATINGS)
+        .await
+        .map_err(fail)?
+        .collect()
+        .await
+        .map_err(fail)?;
+    let (invalid, total) = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map(|b| {
+            let v = |c: usize| b.column(c).as_primitive::<Int64Type>().value(0) as f64;
+            (v(0), v(1))
+        })
+        .unwrap_or((0.0, 0.0));
+    let fraction = if total > 0.0 { invalid / total } else { 0.0 };
+    out.push(CheckResult {
+        check: "rejected_fraction ratings".into(),
+        observed: fraction,
+        expected: Rule::AtMost(limit),
+        passed: Rule::AtMost(limit).holds(fraction),
+    });
     for table in ["movies", "links", "cpi"] {
         let n = dropped_by_table.get(table).copied().unwrap_or(0.0);
         let total = staging.tables.get(table).copied().unwrap_or(0) as f64 + n;
@@ -320,8 +409,13 @@ async fn rejected_fractions(
 pub async fn check(settings: &Settings, lake: &Lake) -> Result<CheckReport, CheckError> {
     let (ctx, curated) = local_curated_context(lake).await?;
     let mut checks = rejected_fractions(lake, settings, &ctx).await?;
+    let top_n = settings.answers.top_n;
+    let limit = settings.checks.max_rejected_fraction;
+    let fact_rows = curated.tables.get("fact_rating").copied().unwrap_or(0);
     if settings.warehouse.kind == "none" {
-        run_all(&mut Target::Lake(ctx), model_checks(), &mut checks).await?;
+        let mut target = Target::Lake(ctx);
+        run_all(&mut target, model_checks(top_n), &mut checks).await?;
+        checks.push(duplicate_ratings(&mut target, fact_rows, limit).await?);
         return Ok(CheckReport {
             target: format!("lake {}", lake.root()),
             run_id: curated.run_id,
@@ -351,7 +445,8 @@ pub async fn check(settings: &Settings, lake: &Lake) -> Result<CheckReport, Chec
     let target = format!("warehouse {}", wh.url);
     let mut on_warehouse = Target::Warehouse(&mut wh);
     run_all(&mut on_warehouse, row_counts, &mut checks).await?;
-    run_all(&mut on_warehouse, model_checks(), &mut checks).await?;
+    run_all(&mut on_warehouse, model_checks(top_n), &mut checks).await?;
+    checks.push(duplicate_ratings(&mut on_warehouse, fact_rows, limit).await?);
     wh.close().await;
     Ok(CheckReport {
         target,
@@ -376,7 +471,7 @@ mod tests {
 
     #[test]
     fn every_keyed_table_and_mart_is_checked() {
-        let names: Vec<String> = model_checks().into_iter().map(|c| c.0).collect();
+        let names: Vec<String> = model_checks(10).into_iter().map(|c| c.0).collect();
         for t in TABLES {
             if !t.key.is_empty() {
                 assert!(
@@ -386,8 +481,18 @@ mod tests {
             }
             if t.is_mart {
                 assert!(
-                    names.contains(&format!("mart_not_empty {}", t.name)),
+                    names.contains(&format!("mart_rows {}", t.name)),
                     "{names:?}"
+                );
+            }
+            for c in t.columns.iter().filter(|c| !c.nullable) {
+                let present = format!("value_present {}.{}", t.name, c.name);
+                let keyed = format!("key_not_null {}", t.name);
+                assert!(
+                    names.contains(&present) || (t.key.contains(&c.name) && names.contains(&keyed)),
+                    "{}.{} is required but unchecked",
+                    t.name,
+                    c.name
                 );
             }
         }

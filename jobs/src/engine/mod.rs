@@ -20,7 +20,7 @@ use crate::config::Settings;
 use crate::lake::Lake;
 
 pub use embedded::{EmbeddedCluster, EmbeddedOptions};
-pub use session::{runtime_for_lake, session_config, session_state};
+pub use session::{reader_runtime_for_lake, runtime_for_lake, session_config, session_state};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

@@ -27,7 +27,29 @@ pub fn session_config(settings: &Settings) -> SessionConfig {
 
 /// A runtime whose object-store registry knows the lake (needed for `s3://`).
 pub fn runtime_for_lake(lake: &Lake) -> datafusion::error::Result<Arc<RuntimeEnv>> {
-    let runtime = RuntimeEnvBuilder::new().build_arc()?;
+    register_lake(lake, RuntimeEnvBuilder::new().build_arc()?)
+}
+
+/// Memory the local readers of the lake (checks, answers, report) may hold
+/// before DataFusion spills to disk: the duplicate-ratings check groups every
+/// fact row, a hash table that would otherwise grow with the ratings.
+pub const READER_MEMORY_BYTES: usize = 512 * 1024 * 1024;
+
+/// A runtime for this process's own queries over the lake, bounded by
+/// [`READER_MEMORY_BYTES`] (beyond it aggregations spill to the temp dir).
+pub fn reader_runtime_for_lake(lake: &Lake) -> datafusion::error::Result<Arc<RuntimeEnv>> {
+    register_lake(
+        lake,
+        RuntimeEnvBuilder::new()
+            .with_memory_limit(READER_MEMORY_BYTES, 1.0)
+            .build_arc()?,
+    )
+}
+
+fn register_lake(
+    lake: &Lake,
+    runtime: Arc<RuntimeEnv>,
+) -> datafusion::error::Result<Arc<RuntimeEnv>> {
     if let Some((url, store)) = lake.store_registration() {
         let url = url::Url::parse(&url)
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;

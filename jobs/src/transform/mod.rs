@@ -181,7 +181,7 @@ pub async fn local_curated_context(
     lake: &Lake,
 ) -> Result<(SessionContext, Published), TransformError> {
     let runtime =
-        crate::engine::runtime_for_lake(lake).map_err(|source| TransformError::Register {
+        crate::engine::reader_runtime_for_lake(lake).map_err(|source| TransformError::Register {
             name: "(lake object store)".into(),
             url: lake.root().into(),
             source,

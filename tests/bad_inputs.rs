@@ -1,0 +1,327 @@
+//! Inputs that must not become answers, and valid inputs that must not fail.
+//!
+//! Each case edits a copy of the real sample the way a broken download or a
+//! hand-edited file would, runs `movielens run` as a user does, and asserts
+//! one of two outcomes: the bad value is rejected with its file and line (and
+//! the answers stay right), or the run's checks fail naming the input. Never
+//! a wrong answer with exit 0. The other way round, a legitimately empty mart
+//! passes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{movielens, shared_data};
+
+/// A copy of the real sample (movies, links, ratings_small as ratings.csv, the
+/// CPI series) that a case then edits.
+struct Sample {
+    dir: tempfile::TempDir,
+}
+
+impl Sample {
+    fn new(shared: &Path) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let kaggle = dir.path().join("kaggle");
+        std::fs::create_dir_all(&kaggle).unwrap();
+        let sample = shared.join("kaggle-sample");
+        for (from, to) in [
+            ("movies_metadata.csv", "movies_metadata.csv"),
+            ("links.csv", "links.csv"),
+            ("ratings_small.csv", "ratings.csv"),
+        ] {
+            std::fs::copy(sample.join(from), kaggle.join(to)).unwrap();
+        }
+        std::fs::copy(
+            shared.join("fred/CUSR0000SS62031.csv"),
+            dir.path().join("cpi.csv"),
+        )
+        .unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        match file {
+            "cpi.csv" => self.dir.path().join(file),
+            _ => self.dir.path().join("kaggle").join(file),
+        }
+    }
+
+    fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.path(file)).unwrap()
+    }
+
+    fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.path(file), text).unwrap();
+    }
+
+    /// Rewrites movies_metadata.csv record by record (the csv crate keeps
+    /// quoted line breaks intact); `edit` returns false to drop a record.
+    fn edit_movies(&self, mut edit: impl FnMut(&mut Vec<String>) -> bool) {
+        let path = self.path("movies_metadata.csv");
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(&path)
+            .unwrap();
+        let mut out = csv::Writer::from_writer(Vec::new());
+        for (i, record) in reader.records().enumerate() {
+            let mut fields: Vec<String> = record.unwrap().iter().map(String::from).collect();
+            if i == 0 || edit(&mut fields) {
+                out.write_record(&fields).unwrap();
+            }
+        }
+        std::fs::write(&path, out.into_inner().unwrap()).unwrap();
+    }
+
+    /// `movielens run` on this copy, answers as JSON, into a lake of its own.
+    fn run(&self) -> Output {
+        movielens()
+            .arg("--lake")
+            .arg(self.dir.path().join("lake"))
+            .args(["run", "--format", "json", "--input"])
+            .arg(self.dir.path().join("kaggle"))
+            .arg("--cpi")
+            .arg(self.path("cpi.csv"))
+            .output()
+            .unwrap()
+    }
+
+    fn lake(&self) -> PathBuf {
+        self.dir.path().join("lake")
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn answers(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("answers are not JSON ({e}):\n{}", stderr(out)))
+}
+
+/// The check's line in the report, asserting it has `result` (PASS or FAIL).
+fn assert_check(out: &Output, check: &str, result: &str) {
+    let err = stderr(out);
+    let line = err
+        .lines()
+        .find(|l| l.split("  ").next().map(str::trim) == Some(check))
+        .unwrap_or_else(|| panic!("no line for check {check}:\n{err}"));
+    assert!(line.contains(result), "{check} is not {result}:\n{line}\n{err}");
+}
+
+/// The run failed its checks: exit 1, no answers printed, and `check` FAILs.
+fn assert_fails_check(out: &Output, check: &str) {
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(out));
+    assert!(
+        stderr(out).contains("data-quality checks failed"),
+        "{}",
+        stderr(out)
+    );
+    assert!(out.stdout.is_empty(), "answers printed despite failed checks");
+    assert_check(out, check, "FAIL");
+}
+
+/// The rejects of the run's staging (file, line, action, reason, detail), via
+/// the library's reader of the lake.
+fn rejects(lake: &Path) -> Vec<(String, u64, String, String, String)> {
+    use arrow::array::AsArray;
+    let lake = lake.to_path_buf();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let current: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(lake.join("staging/_CURRENT.json")).unwrap())
+                .unwrap();
+        let run = current["run_id"].as_str().unwrap();
+        let dir = lake.join(format!("staging/runs/{run}/rejects/"));
+        ctx.register_parquet("r", dir.to_str().unwrap(), Default::default())
+            .await
+            .unwrap();
+        let sql = "SELECT file, CAST(line AS BIGINT), action, reason, detail FROM r ORDER BY 2";
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let mut out = Vec::new();
+        for b in batches {
+            let text = |c: usize| {
+                arrow::compute::cast(b.column(c), &arrow::datatypes::DataType::Utf8).unwrap()
+            };
+            let columns: Vec<_> = (0..5).map(text).collect();
+            let s = |c: usize, i: usize| columns[c].as_string::<i32>().value(i).to_string();
+            let lines = b.column(1).as_primitive::<arrow::datatypes::Int64Type>();
+            for i in 0..b.num_rows() {
+                out.push((s(0, i), lines.value(i) as u64, s(2, i), s(3, i), s(4, i)));
+            }
+        }
+        out
+    })
+}
+
+fn reject_on(lake: &Path, file: &str, reason: &str) -> (u64, String) {
+    let all = rejects(lake);
+    all.iter()
+        .find(|r| r.0 == file && r.3 == reason)
+        .map(|r| (r.1, r.4.clone()))
+        .unwrap_or_else(|| panic!("no {reason} reject for {file}: {all:?}"))
+}
+
+/// Only movies released before the CPI series starts (1999): nothing can be
+/// deflated, so genre_earnings_real is rightly empty and the run succeeds.
+#[test]
+fn movies_before_the_cpi_series_leave_real_earnings_rightly_empty() {
+    let Some(shared) = shared_data() else { return };
+    let sample = Sample::new(&shared);
+    let date = 14; // release_date
+    sample.edit_movies(|f| f[date].as_str() < "1999-01-01");
+    let out = sample.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = answers(&out);
+    assert_eq!(a["genre_earnings_real"]["genres"], serde_json::json!([]));
+    assert!(
+        a["genre_earnings_real"]["movies_before_cpi_window"]
+            .as_u64()
+            .unwrap()
+            > 100
+    );
+    assert_check(&out, "mart_rows genre_earnings_real", "PASS");
+    assert!(a["highest_rated"]["min_ratings"].as_f64().unwrap() >= 1.0);
+}
+
+/// A revenue beyond any film's (and beyond i64) is rejected with its line, and
+/// December's total stays the sum of the real revenues.
+#[test]
+fn impossible_revenue_is_rejected_not_clamped() {
+    let Some(shared) = shared_data() else { return };
+    let sample = Sample::new(&shared);
+    let baseline = answers(&Sample::new(&shared).run());
+    let (revenue, date, id) = (15, 14, 5);
+    let mut edited = None;
+    sample.edit_movies(|f| {
+        if edited.is_none() && f[date].get(5..7) == Some("12") && f[revenue] != "0" {
+            edited = Some(f[id].clone());
+            f[revenue] = "99999999999999999999".into();
+        }
+        true
+    });
+    let out = sample.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (line, detail) = reject_on(&sample.lake(), "movies_metadata.csv", "implausible_value");
+    assert!(line > 1, "{line}");
+    assert!(detail.contains("revenue"), "{detail}");
+    assert!(detail.contains(&format!("id {}", edited.unwrap())), "{detail}");
+    let december = |a: &serde_json::Value| a["box_office_by_month"][11]["total_revenue"].as_i64().unwrap();
+    let after = answers(&out);
+    assert!(december(&after) > 0);
+    assert!(december(&after) < december(&baseline), "the edited movie no longer counts");
+}
+
+/// A CPI of 0 in the last month is no index value: rejected with its line, and
+/// the base month is the month before (real revenues stay positive).
+#[test]
+fn zero_cpi_is_rejected_and_the_base_month_moves_back() {
+    let Some(shared) = shared_data() else { return };
+    let sample = Sample::new(&shared);
+    let mut cpi = sample.read("cpi.csv");
+    cpi = cpi.replace("2022-04-01,204.389", "2022-04-01,0");
+    sample.write("cpi.csv", &cpi);
+    let out = sample.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (line, _) = reject_on(&sample.lake(), "cpi.csv", "implausible_value");
+    assert_eq!(line, cpi.lines().count() as u64);
+    let a = answers(&out);
+    assert_eq!(a["genre_earnings_real"]["cpi_base_month"], "2022-03");
+    for g in a["genre_earnings_real"]["genres"].as_array().unwrap() {
+        assert!(g["revenue_real"].as_f64().unwrap() > 0.0, "{g}");
+    }
+}
+
+/// Half of all ratings invalid: the ratings' rejected fraction fails the run.
+#[test]
+fn half_the_ratings_invalid_fails_the_rejected_fraction() {
+    let Some(shared) = shared_data() else { return };
+    let sample = Sample::new(&shared);
+    let text = sample.read("ratings.csv");
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 && i % 2 == 0 {
+            // A rating of 7 stars.
+            let f: Vec<&str> = line.split(',').collect();
+            out += &format!("{},{},7.0,{}\n", f[0], f[1], f[3]);
+        } else {
+            out += line;
+            out += "\n";
+        }
+    }
+    sample.write("ratings.csv", &out);
+    assert_fails_check(&sample.run(), "rejected_fraction ratings");
+}
+
+/// Millisecond timestamps are outside the ratings' plausible span (1995 to
+/// the staging time): counted invalid and gated, not a cast error.
+#[test]
+fn millisecond_timestamps_are_invalid_ratings_not_a_crash() {
+    let Some(shared) = shared_data() else { return };
+    let sample = Sample::new(&shared);
+    let text = sample.read("ratings.csv");
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if i == 0 {
+            out += line;
+        } else {
+            out += &format!("{line}000");
+        }
+        out += "\n";
+    }
+    sample.write("ratings.csv", &out);
+    let run = sample.run();
+    assert!(!stderr(&run).contains("Cannot cast"), "{}", stderr(&run));
+    assert_fails_check(&run, "rejected_fraction ratings");
+}
+
+/// The same ratings twice (a part landed twice, a file concatenated with
+/// itself) would double every count: the duplicate check fails the run.
+#[test]
+fn ratings_given_twice_fail_the_duplicate_check() {
+    let Some(shared) = shared_data() else { return };
+    let sample = Sample::new(&shared);
+    let text = sample.read("ratings.csv");
+    let body: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    sample.write("ratings.csv", &format!("{text}{body}"));
+    assert_fails_check(&sample.run(), "duplicate_ratings fact_rating");
+}
+
+/// A genres literal nested ~19,300 deep used to overflow the parser's stack
+/// (abort, exit 134). Now that record's genres are rejected with its line.
+#[test]
+fn deeply_nested_genres_are_rejected_not_a_crash() {
+    let Some(shared) = shared_data() else { return };
+    let sample = Sample::new(&shared);
+    let genres = 3;
+    let mut first = true;
+    sample.edit_movies(|f| {
+        if std::mem::take(&mut first) {
+            f[genres] = "[".repeat(19_300) + &"]".repeat(19_300);
+        }
+        true
+    });
+    let out = sample.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (line, detail) = reject_on(&sample.lake(), "movies_metadata.csv", "bad_genres");
+    assert_eq!(line, 2, "{detail}");
+    assert!(detail.contains("nested deeper than"), "{detail}");
+}
+
+/// A tmdbId written as an exponent is not read as another movie's id.
+#[test]
+fn exponent_ids_are_rejected() {
+    let Some(shared) = shared_data() else { return };
+    let sample = Sample::new(&shared);
+    let links = sample.read("links.csv").replacen("\r\n2,0113497,8844\r\n", "\r\n2,0113497,8.844e3\r\n", 1);
+    sample.write("links.csv", &links);
+    let out = sample.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (line, detail) = reject_on(&sample.lake(), "links.csv", "bad_value");
+    assert_eq!(line, 3);
+    assert!(detail.contains("8.844e3"), "{detail}");
+}
