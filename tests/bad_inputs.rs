@@ -103,7 +103,8 @@ fn answers(out: &Output) -> serde_json::Value {
 
 /// The check's line in the report, asserting it has `result` (PASS or FAIL).
 fn assert_check(out: &Output, check: &str, result: &str) {
-    let err = stderr(out);
+    // `run` reports the checks on stderr, `check` on stdout.
+    let err = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(out));
     let line = err
         .lines()
         .find(|l| l.split("  ").next().map(str::trim) == Some(check))
@@ -111,7 +112,7 @@ fn assert_check(out: &Output, check: &str, result: &str) {
     assert!(line.contains(result), "{check} is not {result}:\n{line}\n{err}");
 }
 
-/// The run failed its checks: exit 1, no answers printed, and `check` FAILs.
+/// The command failed its checks: exit 1, no answers printed, and `check` FAILs.
 fn assert_fails_check(out: &Output, check: &str) {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(out));
     assert!(
@@ -119,7 +120,10 @@ fn assert_fails_check(out: &Output, check: &str) {
         "{}",
         stderr(out)
     );
-    assert!(out.stdout.is_empty(), "answers printed despite failed checks");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("\"highest_rated\""),
+        "answers printed despite failed checks"
+    );
     assert_check(out, check, "FAIL");
 }
 
@@ -324,4 +328,73 @@ fn exponent_ids_are_rejected() {
     let (line, detail) = reject_on(&sample.lake(), "links.csv", "bad_value");
     assert_eq!(line, 3);
     assert!(detail.contains("8.844e3"), "{detail}");
+}
+
+/// Rewrites one curated table of the published run through `edit` (a defect
+/// seeded in the lake, where `check` without a warehouse looks).
+fn seed_defect(lake: &Path, table: &str, edit: impl Fn(arrow::array::RecordBatch) -> arrow::array::RecordBatch) {
+    let current: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lake.join("curated/_CURRENT.json")).unwrap()).unwrap();
+    let dir = lake.join(format!("curated/runs/{}/{table}", current["run_id"].as_str().unwrap()));
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let file = std::fs::File::open(&path).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let batches: Vec<_> = reader.map(|b| edit(b.unwrap())).collect();
+        let schema = batches[0].schema();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            schema,
+            None,
+        )
+        .unwrap();
+        for b in &batches {
+            writer.write(b).unwrap();
+        }
+        writer.close().unwrap();
+    }
+}
+
+fn check(lake: &Path) -> Output {
+    movielens().arg("--lake").arg(lake).arg("check").output().unwrap()
+}
+
+/// Each new check fails on its seeded defect in the lake, and `answers` names
+/// the NULL it meets instead of failing on a missing field.
+#[test]
+fn lake_checks_fail_on_seeded_defects_and_answers_name_the_null() {
+    use arrow::array::{Array, Float64Array, RecordBatch};
+    use std::sync::Arc;
+    let Some(shared) = shared_data() else { return };
+    let sample = Sample::new(&shared);
+    assert!(sample.run().status.success());
+    let lake = sample.lake();
+
+    let replace = |name: &'static str, value: Option<f64>| {
+        move |b: RecordBatch| {
+            let i = b.schema().index_of(name).unwrap();
+            let mut columns = b.columns().to_vec();
+            columns[i] = Arc::new(Float64Array::from(vec![value; b.num_rows()])) as Arc<dyn Array>;
+            RecordBatch::try_new(b.schema(), columns).unwrap()
+        }
+    };
+    // The NULLs a 364k-movie catalogue used to give.
+    seed_defect(&lake, "highest_rated", replace("weighted_rating", None));
+    let out = check(&lake);
+    assert_fails_check(&out, "value_present highest_rated.weighted_rating");
+    let out = movielens().arg("--lake").arg(&lake).arg("answers").output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for part in ["highest_rated", "weighted_rating", "movielens check", "of run 2"] {
+        assert!(err.contains(part), "{part:?} not in: {err}");
+    }
+    // A weighted rating outside its two means.
+    seed_defect(&lake, "highest_rated", replace("weighted_rating", Some(9.0)));
+    assert_fails_check(&check(&lake), "weighted_rating_between_means highest_rated");
+    // A mart emptied although its inputs give it rows.
+    seed_defect(&lake, "genre_popularity", |b| b.slice(0, 0));
+    assert_fails_check(&check(&lake), "mart_rows genre_popularity");
 }

@@ -461,15 +461,69 @@ async fn every_check_fails_on_its_seeded_defect() {
         "cpi_months_contiguous",
     )
     .await;
+    // Each mart emptied although its inputs give it rows.
     for mart in TABLES.iter().filter(|t| t.is_mart) {
         assert_check_fails(
             &lake,
             &db,
             &format!("DELETE FROM movielens.{}", mart.name),
-            &format!("mart_not_empty {}", mart.name),
+            &format!("mart_rows {}", mart.name),
         )
         .await;
     }
+    // Values inside the marts.
+    assert_check_fails(
+        &lake,
+        &db,
+        "ALTER TABLE movielens.highest_rated ALTER COLUMN weighted_rating DROP NOT NULL; \
+         UPDATE movielens.highest_rated SET weighted_rating = NULL",
+        "value_present highest_rated.weighted_rating",
+    )
+    .await;
+    assert_check_fails(
+        &lake,
+        &db,
+        "UPDATE movielens.highest_rated SET weighted_rating = 'Infinity' WHERE rank = 2",
+        "value_present highest_rated.weighted_rating",
+    )
+    .await;
+    assert_check_fails(
+        &lake,
+        &db,
+        "UPDATE movielens.highest_rated SET weighted_rating = 5.5 WHERE rank = 1",
+        "weighted_rating_between_means highest_rated",
+    )
+    .await;
+    assert_check_fails(
+        &lake,
+        &db,
+        "UPDATE movielens.genre_popularity SET share_of_ratings = 1.5 \
+         WHERE genre = (SELECT min(genre) FROM movielens.genre_popularity)",
+        "shares_and_users_in_range genre_popularity",
+    )
+    .await;
+    assert_check_fails(
+        &lake,
+        &db,
+        "UPDATE movielens.box_office_by_month SET total_revenue = -1 WHERE month = 12",
+        "revenue_positive box_office_by_month",
+    )
+    .await;
+    // The same ratings twice; no ratings at all.
+    assert_check_fails(
+        &lake,
+        &db,
+        "INSERT INTO movielens.fact_rating SELECT * FROM movielens.fact_rating",
+        "duplicate_ratings fact_rating",
+    )
+    .await;
+    assert_check_fails(
+        &lake,
+        &db,
+        "DELETE FROM movielens.fact_rating",
+        "not_empty fact_rating",
+    )
+    .await;
     // Rejected rows: the generated metadata has malformed records on purpose;
     // a zero threshold fails them (on the lake alone, no warehouse needed).
     let out = ml(&lake, &db)
