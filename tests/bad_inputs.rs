@@ -109,7 +109,10 @@ fn assert_check(out: &Output, check: &str, result: &str) {
         .lines()
         .find(|l| l.split("  ").next().map(str::trim) == Some(check))
         .unwrap_or_else(|| panic!("no line for check {check}:\n{err}"));
-    assert!(line.contains(result), "{check} is not {result}:\n{line}\n{err}");
+    assert!(
+        line.contains(result),
+        "{check} is not {result}:\n{line}\n{err}"
+    );
 }
 
 /// The command failed its checks: exit 1, no answers printed, and `check` FAILs.
@@ -212,11 +215,21 @@ fn impossible_revenue_is_rejected_not_clamped() {
     let (line, detail) = reject_on(&sample.lake(), "movies_metadata.csv", "implausible_value");
     assert!(line > 1, "{line}");
     assert!(detail.contains("revenue"), "{detail}");
-    assert!(detail.contains(&format!("id {}", edited.unwrap())), "{detail}");
-    let december = |a: &serde_json::Value| a["box_office_by_month"][11]["total_revenue"].as_i64().unwrap();
+    assert!(
+        detail.contains(&format!("id {}", edited.unwrap())),
+        "{detail}"
+    );
+    let december = |a: &serde_json::Value| {
+        a["box_office_by_month"][11]["total_revenue"]
+            .as_i64()
+            .unwrap()
+    };
     let after = answers(&out);
     assert!(december(&after) > 0);
-    assert!(december(&after) < december(&baseline), "the edited movie no longer counts");
+    assert!(
+        december(&after) < december(&baseline),
+        "the edited movie no longer counts"
+    );
 }
 
 /// A CPI of 0 in the last month is no index value: rejected with its line, and
@@ -321,7 +334,10 @@ fn deeply_nested_genres_are_rejected_not_a_crash() {
 fn exponent_ids_are_rejected() {
     let Some(shared) = shared_data() else { return };
     let sample = Sample::new(&shared);
-    let links = sample.read("links.csv").replacen("\r\n2,0113497,8844\r\n", "\r\n2,0113497,8.844e3\r\n", 1);
+    let links =
+        sample
+            .read("links.csv")
+            .replacen("\r\n2,0113497,8844\r\n", "\r\n2,0113497,8.844e3\r\n", 1);
     sample.write("links.csv", &links);
     let out = sample.run();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -332,10 +348,18 @@ fn exponent_ids_are_rejected() {
 
 /// Rewrites one curated table of the published run through `edit` (a defect
 /// seeded in the lake, where `check` without a warehouse looks).
-fn seed_defect(lake: &Path, table: &str, edit: impl Fn(arrow::array::RecordBatch) -> arrow::array::RecordBatch) {
+fn seed_defect(
+    lake: &Path,
+    table: &str,
+    edit: impl Fn(arrow::array::RecordBatch) -> arrow::array::RecordBatch,
+) {
     let current: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(lake.join("curated/_CURRENT.json")).unwrap()).unwrap();
-    let dir = lake.join(format!("curated/runs/{}/{table}", current["run_id"].as_str().unwrap()));
+        serde_json::from_slice(&std::fs::read(lake.join("curated/_CURRENT.json")).unwrap())
+            .unwrap();
+    let dir = lake.join(format!(
+        "curated/runs/{}/{table}",
+        current["run_id"].as_str().unwrap()
+    ));
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let file = std::fs::File::open(&path).unwrap();
@@ -359,7 +383,12 @@ fn seed_defect(lake: &Path, table: &str, edit: impl Fn(arrow::array::RecordBatch
 }
 
 fn check(lake: &Path) -> Output {
-    movielens().arg("--lake").arg(lake).arg("check").output().unwrap()
+    movielens()
+        .arg("--lake")
+        .arg(lake)
+        .arg("check")
+        .output()
+        .unwrap()
 }
 
 /// Each new check fails on its seeded defect in the lake, and `answers` names
@@ -385,14 +414,28 @@ fn lake_checks_fail_on_seeded_defects_and_answers_name_the_null() {
     seed_defect(&lake, "highest_rated", replace("weighted_rating", None));
     let out = check(&lake);
     assert_fails_check(&out, "value_present highest_rated.weighted_rating");
-    let out = movielens().arg("--lake").arg(&lake).arg("answers").output().unwrap();
+    let out = movielens()
+        .arg("--lake")
+        .arg(&lake)
+        .arg("answers")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = stderr(&out);
-    for part in ["highest_rated", "weighted_rating", "movielens check", "of run 2"] {
+    for part in [
+        "highest_rated",
+        "weighted_rating",
+        "movielens check",
+        "of run 2",
+    ] {
         assert!(err.contains(part), "{part:?} not in: {err}");
     }
     // A weighted rating outside its two means.
-    seed_defect(&lake, "highest_rated", replace("weighted_rating", Some(9.0)));
+    seed_defect(
+        &lake,
+        "highest_rated",
+        replace("weighted_rating", Some(9.0)),
+    );
     assert_fails_check(&check(&lake), "weighted_rating_between_means highest_rated");
     // A mart emptied although its inputs give it rows.
     seed_defect(&lake, "genre_popularity", |b| b.slice(0, 0));

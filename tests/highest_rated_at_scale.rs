@@ -11,7 +11,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{
+    Array, AsArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -130,7 +132,10 @@ fn context(movies: &[(i64, i64, f64)]) -> SessionContext {
         ],
     )
     .unwrap();
-    for (name, batch) in [("ratings_by_movielens_id", per_id), ("dim_movie", dim_movie)] {
+    for (name, batch) in [
+        ("ratings_by_movielens_id", per_id),
+        ("dim_movie", dim_movie),
+    ] {
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).unwrap();
         ctx.register_table(name, Arc::new(table)).unwrap();
     }
@@ -165,8 +170,16 @@ async fn assert_mart_matches_reference(movies: usize, seed: u64) {
             col("min_ratings"),
             col("global_mean_rating"),
         );
-        assert_eq!(weighted.null_count(), 0, "{movies} movies: NULL weighted_rating");
-        assert_eq!(min_ratings.null_count(), 0, "{movies} movies: NULL min_ratings");
+        assert_eq!(
+            weighted.null_count(),
+            0,
+            "{movies} movies: NULL weighted_rating"
+        );
+        assert_eq!(
+            min_ratings.null_count(),
+            0,
+            "{movies} movies: NULL min_ratings"
+        );
         for i in 0..b.num_rows() {
             let mr = min_ratings.as_primitive::<Float64Type>().value(i);
             let gm = global.as_primitive::<Float64Type>().value(i);
@@ -180,7 +193,11 @@ async fn assert_mart_matches_reference(movies: usize, seed: u64) {
     }
     for (rank, ((gid, gw), (wid, ww))) in got.iter().zip(&top).enumerate() {
         assert_eq!(gid, wid, "{movies} movies: rank {}", rank + 1);
-        assert!(close(*gw, *ww), "{movies} movies: rank {} weighted {gw}, want {ww}", rank + 1);
+        assert!(
+            close(*gw, *ww),
+            "{movies} movies: rank {} weighted {gw}, want {ww}",
+            rank + 1
+        );
     }
 }
 

@@ -235,6 +235,35 @@ impl Lake {
         result.bytes().await.map_err(self.store_err("reading", key))
     }
 
+    /// Streams the object at `key` into the local file `local`, never holding
+    /// it whole in memory; returns its size.
+    pub async fn download_file(&self, key: &str, local: &FsPath) -> Result<u64> {
+        use tokio::io::AsyncWriteExt;
+        let local_err = |source| LakeError::LocalFile {
+            root: self.root.clone(),
+            file: local.display().to_string(),
+            source,
+        };
+        let result = self
+            .store
+            .get(&self.path(key))
+            .await
+            .map_err(self.store_err("reading", key))?;
+        let mut stream = result.into_stream();
+        let mut file = tokio::fs::File::create(local).await.map_err(local_err)?;
+        let mut total = 0u64;
+        while let Some(chunk) = stream
+            .try_next()
+            .await
+            .map_err(self.store_err("reading", key))?
+        {
+            file.write_all(&chunk).await.map_err(local_err)?;
+            total += chunk.len() as u64;
+        }
+        file.flush().await.map_err(local_err)?;
+        Ok(total)
+    }
+
     pub async fn exists(&self, key: &str) -> Result<bool> {
         match self.store.head(&self.path(key)).await {
             Ok(_) => Ok(true),

@@ -18,8 +18,7 @@ const RATED_MOVIES: &str = "SELECT DISTINCT tmdb_id FROM ratings_by_movielens_id
      WHERE tmdb_id IS NOT NULL AND n_ratings > 0";
 
 /// Movies box office and real earnings can use: a revenue and a release date.
-const EARNING_MOVIES: &str =
-    "SELECT tmdb_id, release_month, release_quarter, release_month_start FROM dim_movie \
+const EARNING_MOVIES: &str = "SELECT tmdb_id, release_month, release_quarter, release_month_start FROM dim_movie \
      WHERE revenue IS NOT NULL AND release_date IS NOT NULL";
 
 /// The rows `mart` must hold given its inputs, as SQL returning one integer;
@@ -169,10 +168,7 @@ mod tests {
     fn value_rules_name_a_mart() {
         for (name, sql) in VALUE_RULES {
             let mart = name.rsplit(' ').next().unwrap();
-            assert!(
-                marts().any(|m| m.name == mart),
-                "{name}: names no mart"
-            );
+            assert!(marts().any(|m| m.name == mart), "{name}: names no mart");
             assert!(sql.contains(&format!("FROM {mart}")), "{name}: {sql}");
         }
     }

@@ -191,7 +191,10 @@ mod tests {
         let (s, rejects) = stage("cpi.csv", text.as_bytes()).unwrap();
         let values: Vec<_> = s.months.iter().map(|m| m.value).collect();
         assert_eq!(values, [None, None, None, None, Some(250.1)]);
-        let got: Vec<_> = rejects.iter().map(|r| (r.line, r.reason.as_str())).collect();
+        let got: Vec<_> = rejects
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
         assert_eq!(
             got,
             [

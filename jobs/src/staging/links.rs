@@ -1,9 +1,10 @@
 //! `links.csv`: MovieLens id → IMDb id, TMDB id. The only bridge from ratings to movies.
 
 use std::collections::HashSet;
+use std::io::Read;
 
-use super::records::{ReadError, read_records};
-use super::{Reject, parse_int};
+use super::records::{Item, RawRecord, ReadError, Records};
+use super::{Reject, Staged, parse_int};
 
 pub const FILE: &str = "links.csv";
 pub const HEADER: [&str; 3] = ["movieId", "imdbId", "tmdbId"];
@@ -20,56 +21,88 @@ pub struct Link {
 /// Parses links. A tmdbId may repeat (two MovieLens ids for one TMDB movie): both
 /// links are kept so both ids' ratings reach that movie.
 pub fn stage(bytes: &[u8]) -> Result<(Vec<Link>, Vec<Reject>), ReadError> {
-    let (records, mut rejects) = read_records(FILE, bytes, &HEADER)?;
-    let mut links = Vec::with_capacity(records.len());
-    let mut seen = HashSet::new();
-    for r in records {
+    super::collect(Links::new(bytes)?)
+}
+
+/// The links of a file one at a time; memory holds the MovieLens ids seen
+/// (first one wins).
+pub struct Links<R: Read> {
+    records: Records<R>,
+    seen: HashSet<i64>,
+    /// A link waiting behind the reject of one of its values.
+    queued: Option<Link>,
+}
+
+impl<R: Read> Links<R> {
+    pub fn new(input: R) -> Result<Self, ReadError> {
+        Ok(Self {
+            records: Records::new(FILE, input, &HEADER)?,
+            seen: HashSet::new(),
+            queued: None,
+        })
+    }
+
+    /// The link of `r`, and the reject its record earns, if any.
+    fn stage_record(&mut self, r: RawRecord) -> (Option<Link>, Option<Reject>) {
         let raw = r.fields.join(",");
         let Some(movielens_id) = parse_int(&r.fields[0]) else {
-            rejects.push(Reject::dropped(
-                FILE,
-                r.line,
-                "bad_id",
-                format!("movieId {:?} is not an integer", r.fields[0]),
-                raw,
-            ));
-            continue;
+            let detail = format!("movieId {:?} is not an integer", r.fields[0]);
+            return (
+                None,
+                Some(Reject::dropped(FILE, r.line, "bad_id", detail, raw)),
+            );
         };
-        if !seen.insert(movielens_id) {
-            rejects.push(Reject::dropped(
-                FILE,
-                r.line,
-                "duplicate_id",
-                format!("movieId {movielens_id} repeated; first kept"),
-                raw,
-            ));
-            continue;
+        if !self.seen.insert(movielens_id) {
+            let detail = format!("movieId {movielens_id} repeated; first kept");
+            return (
+                None,
+                Some(Reject::dropped(FILE, r.line, "duplicate_id", detail, raw)),
+            );
         }
         let tmdb_text = r.fields[2].trim();
-        let tmdb_id = if tmdb_text.is_empty() {
-            None
-        } else {
-            match parse_int(tmdb_text) {
-                Some(id) => Some(id),
-                None => {
-                    rejects.push(Reject::changed(
-                        FILE,
-                        r.line,
-                        "bad_value",
-                        format!("movieId {movielens_id}: tmdbId {tmdb_text:?} set to NULL"),
-                        raw,
-                    ));
-                    None
-                }
+        let (tmdb_id, reject) = match parse_int(tmdb_text) {
+            _ if tmdb_text.is_empty() => (None, None),
+            Some(id) => (Some(id), None),
+            None => {
+                let detail = format!("movieId {movielens_id}: tmdbId {tmdb_text:?} set to NULL");
+                (
+                    None,
+                    Some(Reject::changed(FILE, r.line, "bad_value", detail, raw)),
+                )
             }
         };
-        links.push(Link {
+        let link = Link {
             movielens_id,
             imdb_id: r.fields[1].trim().to_string(),
             tmdb_id,
-        });
+        };
+        (Some(link), reject)
     }
-    Ok((links, rejects))
+}
+
+impl<R: Read> Iterator for Links<R> {
+    type Item = Result<Staged<Link>, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(link) = self.queued.take() {
+            return Some(Ok(Staged::Row(link)));
+        }
+        loop {
+            let record = match self.records.next()? {
+                Err(e) => return Some(Err(e)),
+                Ok(Item::Reject(r)) => return Some(Ok(Staged::RecordReject(r))),
+                Ok(Item::Record(record)) => record,
+            };
+            match self.stage_record(record) {
+                (link, Some(reject)) => {
+                    self.queued = link;
+                    return Some(Ok(Staged::Reject(reject)));
+                }
+                (Some(link), None) => return Some(Ok(Staged::Row(link))),
+                (None, None) => {}
+            }
+        }
+    }
 }
 
 #[cfg(test)]

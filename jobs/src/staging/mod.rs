@@ -10,6 +10,7 @@ pub mod links;
 pub mod movies;
 pub mod pyliteral;
 pub mod records;
+mod streamed;
 mod tables;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,36 @@ use tracing::info;
 use crate::lake::{Lake, LakeError, Published, Zone};
 
 pub use tables::{STAGED_TABLES, write_parquet};
+
+/// What staging a file yields, in file order: a typed row, or a reject.
+/// Rejects come in two kinds, kept apart because the rejects table lists a
+/// file's record rejects before its value rejects (the order staging has
+/// always written, so a streamed run writes the same bytes).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Staged<T> {
+    Row(T),
+    /// The CSV record itself: wrong field count, or a split record repaired.
+    RecordReject(Reject),
+    /// A value of a well-formed record: unreadable, implausible, a repeat.
+    Reject(Reject),
+}
+
+/// Collects a staged file: its rows, and its rejects in table order (record
+/// rejects, then value rejects).
+pub fn collect<T, E>(
+    staged: impl Iterator<Item = Result<Staged<T>, E>>,
+) -> Result<(Vec<T>, Vec<Reject>), E> {
+    let (mut rows, mut record_rejects, mut value_rejects) = (Vec::new(), Vec::new(), Vec::new());
+    for s in staged {
+        match s? {
+            Staged::Row(row) => rows.push(row),
+            Staged::RecordReject(r) => record_rejects.push(r),
+            Staged::Reject(r) => value_rejects.push(r),
+        }
+    }
+    record_rejects.extend(value_rejects);
+    Ok((rows, record_rejects))
+}
 
 /// A record that was dropped, or kept with a change, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,11 +167,13 @@ pub enum StageError {
     Lake(#[from] LakeError),
     #[error("cannot read raw file: {0}")]
     Read(#[from] records::ReadError),
-    #[error("writing staged table {table}: {source}")]
-    Write {
-        table: String,
+    #[error(transparent)]
+    Stream(#[from] streamed::StreamError),
+    #[error("{what}: {source}")]
+    Local {
+        what: String,
         #[source]
-        source: parquet::errors::ParquetError,
+        source: std::io::Error,
     },
     #[error(
         "raw file {key} is missing from lake {root}; land it with `movielens run --input DIR` or `movielens extract`"
@@ -176,51 +209,50 @@ pub async fn stage(
             key: format!("{}/part-*.csv", inputs.ratings),
         });
     }
-    let movies_bytes = lake.get(&inputs.movies).await?;
-    let (movies, mut rejects) = movies::stage(&movies_bytes)?;
-    drop(movies_bytes);
-    let (links, link_rejects) = links::stage(&lake.get(&inputs.links).await?)?;
-    rejects.extend(link_rejects);
-    let cpi_file = inputs
-        .cpi
-        .rsplit('/')
-        .next()
-        .unwrap_or(&inputs.cpi)
-        .to_string();
-    let (cpi, cpi_rejects) = cpi::stage(&cpi_file, &lake.get(&inputs.cpi).await?)?;
-    rejects.extend(cpi_rejects);
+    // Raw files are streamed to local disk and staged from there, a record
+    // at a time: memory stays bounded whatever the catalogue's size.
+    let work = tempfile::tempdir().map_err(|source| StageError::Local {
+        what: "creating a temp dir for staging".into(),
+        source,
+    })?;
+    let raw = streamed::LocalRaw {
+        movies: work.path().join(movies::FILE),
+        links: work.path().join(links::FILE),
+        cpi: work.path().join("cpi.csv"),
+        cpi_file: inputs
+            .cpi
+            .rsplit('/')
+            .next()
+            .unwrap_or(&inputs.cpi)
+            .to_string(),
+    };
+    lake.download_file(&inputs.movies, &raw.movies).await?;
+    lake.download_file(&inputs.links, &raw.links).await?;
+    lake.download_file(&inputs.cpi, &raw.cpi).await?;
+    let out = work.path().join("staged");
+    std::fs::create_dir(&out).map_err(|source| StageError::Local {
+        what: format!("creating {}", out.display()),
+        source,
+    })?;
+    let written = tokio::task::spawn_blocking(move || streamed::stage_files(&raw, &out))
+        .await
+        .map_err(|e| StageError::Local {
+            what: "staging".into(),
+            source: std::io::Error::other(e),
+        })??;
 
-    let batches = [
-        ("movies", tables::movies_batch(&movies)),
-        ("movie_genres", tables::movie_genres_batch(&movies)),
-        ("links", tables::links_batch(&links)),
-        ("cpi", tables::cpi_batch(&cpi)),
-        ("rejects", tables::rejects_batch(&rejects)),
-    ];
-    let mut summary = StageSummary::default();
-    for (table, batch) in batches {
+    let mut summary = StageSummary {
+        rejects: written.rejects,
+        ..Default::default()
+    };
+    for (table, path, rows) in written.tables {
         let prefix = Lake::table_key(Zone::Staging, run_id, table);
         // A rerun of the same run id replaces, never appends.
         lake.delete_prefix(&prefix).await?;
-        write_parquet(lake, &format!("{prefix}/part-0.parquet"), &batch)
-            .await
-            .map_err(|e| match e {
-                tables::WriteError::Parquet(source) => StageError::Write {
-                    table: table.into(),
-                    source,
-                },
-                tables::WriteError::Lake(e) => StageError::Lake(e),
-            })?;
-        info!(table, rows = batch.num_rows(), "staged");
-        summary
-            .tables
-            .insert(table.to_string(), batch.num_rows() as u64);
-    }
-    for r in &rejects {
-        *summary
-            .rejects
-            .entry((r.file.clone(), r.action.to_string(), r.reason.clone()))
-            .or_default() += 1;
+        lake.upload_file(&path, &format!("{prefix}/part-0.parquet"))
+            .await?;
+        info!(table, rows, "staged");
+        summary.tables.insert(table.to_string(), rows);
     }
     let inputs_map = BTreeMap::from([
         ("movies".to_string(), inputs.movies.clone()),
@@ -250,7 +282,17 @@ mod tests {
         assert_eq!(parse_int("862"), Some(862));
         assert_eq!(parse_int(" 862.0 "), Some(862));
         assert_eq!(parse_int("-4"), Some(-4));
-        for bad in ["1e3", "1E3", "862.5", "862.", ".0", "", "-", "0x10", "99999999999999999999"] {
+        for bad in [
+            "1e3",
+            "1E3",
+            "862.5",
+            "862.",
+            ".0",
+            "",
+            "-",
+            "0x10",
+            "99999999999999999999",
+        ] {
             assert_eq!(parse_int(bad), None, "{bad:?}");
         }
     }

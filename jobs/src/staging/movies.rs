@@ -1,12 +1,13 @@
 //! `movies_metadata.csv` → typed movies and their genres.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
 
 use chrono::NaiveDate;
 
 use super::pyliteral::{self, PyValue};
-use super::records::{RawRecord, ReadError, read_records};
-use super::{RELEASE_DATES, Reject, parse_date, parse_float, parse_int, parse_money};
+use super::records::{Item, RawRecord, ReadError, Records};
+use super::{RELEASE_DATES, Reject, Staged, parse_date, parse_float, parse_int, parse_money};
 
 pub const FILE: &str = "movies_metadata.csv";
 
@@ -71,48 +72,92 @@ pub struct Movie {
 
 /// Parses the whole metadata file. Keeps the first record of each TMDB id.
 pub fn stage(bytes: &[u8]) -> Result<(Vec<Movie>, Vec<Reject>), ReadError> {
-    let (records, mut rejects) = read_records(FILE, bytes, &HEADER)?;
-    let mut movies: Vec<Movie> = Vec::with_capacity(records.len());
-    let mut first_line: HashMap<i64, usize> = HashMap::new();
-    for record in records {
+    super::collect(Movies::new(bytes)?)
+}
+
+/// The movies of a metadata file one at a time, first record of each TMDB id
+/// kept. Memory holds one record and, per id seen, its line and a fingerprint
+/// of its values (to tell an identical repeat from a conflicting one), so a
+/// catalogue of any size stages in bounded memory.
+pub struct Movies<R: Read> {
+    records: Records<R>,
+    /// TMDB id → (line, fingerprint) of the record kept.
+    kept: HashMap<i64, (u64, u64)>,
+    /// Rejects of the record being typed, given out before its movie.
+    pending: VecDeque<Staged<Movie>>,
+}
+
+impl<R: Read> Movies<R> {
+    pub fn new(input: R) -> Result<Self, ReadError> {
+        Ok(Self {
+            records: Records::new(FILE, input, &HEADER)?,
+            kept: HashMap::new(),
+            pending: VecDeque::new(),
+        })
+    }
+
+    fn stage_record(&mut self, record: RawRecord) {
         let raw = record.fields.join(",");
-        let Some(movie) = type_record(&record, &raw, &mut rejects) else {
-            continue;
-        };
-        if let Some(&kept) = first_line.get(&movie.tmdb_id) {
-            let same = movie_eq_ignoring_line(&movies[kept], &movie);
-            rejects.push(Reject::dropped(
+        let mut rejects = Vec::new();
+        let movie = type_record(&record, &raw, &mut rejects);
+        self.pending.extend(rejects.into_iter().map(Staged::Reject));
+        let Some(movie) = movie else { return };
+        let print = fingerprint(&movie);
+        if let Some(&(line, kept_print)) = self.kept.get(&movie.tmdb_id) {
+            self.pending.push_back(Staged::Reject(Reject::dropped(
                 FILE,
                 movie.line,
                 "duplicate_id",
                 format!(
-                    "id {} already on line {} ({})",
+                    "id {} already on line {line} ({})",
                     movie.tmdb_id,
-                    movies[kept].line,
-                    if same {
+                    if print == kept_print {
                         "identical"
                     } else {
                         "conflicting; first kept"
                     }
                 ),
                 raw,
-            ));
-            continue;
+            )));
+            return;
         }
-        first_line.insert(movie.tmdb_id, movies.len());
-        movies.push(movie);
+        self.kept.insert(movie.tmdb_id, (movie.line, print));
+        self.pending.push_back(Staged::Row(movie));
     }
-    Ok((movies, rejects))
 }
 
-fn movie_eq_ignoring_line(a: &Movie, b: &Movie) -> bool {
-    Movie {
-        line: 0,
-        ..a.clone()
-    } == Movie {
-        line: 0,
-        ..b.clone()
+impl<R: Read> Iterator for Movies<R> {
+    type Item = Result<Staged<Movie>, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(staged) = self.pending.pop_front() {
+                return Some(Ok(staged));
+            }
+            match self.records.next()? {
+                Err(e) => return Some(Err(e)),
+                Ok(Item::Reject(r)) => return Some(Ok(Staged::RecordReject(r))),
+                Ok(Item::Record(record)) => self.stage_record(record),
+            }
+        }
     }
+}
+
+/// A hash of every value of `movie` but its line: equal for records that
+/// type to the same movie. (Debug prints floats exactly, so equal text means
+/// equal values.)
+fn fingerprint(movie: &Movie) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    format!(
+        "{:?}",
+        Movie {
+            line: 0,
+            ..movie.clone()
+        }
+    )
+    .hash(&mut hasher);
+    hasher.finish()
 }
 
 fn type_record(record: &RawRecord, raw: &str, rejects: &mut Vec<Reject>) -> Option<Movie> {
@@ -167,7 +212,9 @@ fn type_record(record: &RawRecord, raw: &str, rejects: &mut Vec<Reject>) -> Opti
         Some(d) if d < earliest || d > latest => {
             changes.push((
                 "implausible_value",
-                format!("release_date {d} is outside {earliest} ... {latest}, the span of film releases"),
+                format!(
+                    "release_date {d} is outside {earliest} ... {latest}, the span of film releases"
+                ),
             ));
             None
         }
@@ -181,7 +228,11 @@ fn type_record(record: &RawRecord, raw: &str, rejects: &mut Vec<Reject>) -> Opti
         Vec::new()
     });
     for (reason, what) in changes {
-        let outcome = if reason == "bad_genres" { "set to none" } else { "set to NULL" };
+        let outcome = if reason == "bad_genres" {
+            "set to none"
+        } else {
+            "set to NULL"
+        };
         rejects.push(Reject::changed(
             FILE,
             line,
@@ -393,8 +444,16 @@ mod tests {
                 (4, "changed", "implausible_value"),
             ]
         );
-        assert!(rejects[0].detail.contains("budget -5 is negative"), "{:?}", rejects[0]);
+        assert!(
+            rejects[0].detail.contains("budget -5 is negative"),
+            "{:?}",
+            rejects[0]
+        );
         assert!(rejects[1].detail.contains("revenue"), "{:?}", rejects[1]);
-        assert!(rejects[2].detail.contains("release_date 9999-01-01"), "{:?}", rejects[2]);
+        assert!(
+            rejects[2].detail.contains("release_date 9999-01-01"),
+            "{:?}",
+            rejects[2]
+        );
     }
 }

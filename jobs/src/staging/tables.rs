@@ -182,6 +182,50 @@ pub fn rejects_batch(rejects: &[Reject]) -> RecordBatch {
     )
 }
 
+/// Rows per batch handed to a table's parquet writer while staging streams.
+pub const BATCH_ROWS: usize = 8192;
+
+/// A staged table written to a local parquet file one batch at a time (the
+/// writer holds at most one row group), then uploaded whole.
+pub struct TableFile {
+    pub path: std::path::PathBuf,
+    writer: ArrowWriter<std::fs::File>,
+    pub rows: u64,
+}
+
+impl TableFile {
+    /// A file for batches shaped like `empty` (the table's batch of no rows).
+    pub fn create(path: std::path::PathBuf, empty: &RecordBatch) -> Result<Self, WriteError> {
+        let file = std::fs::File::create(&path).map_err(parquet::errors::ParquetError::from)?;
+        let writer = ArrowWriter::try_new(file, empty.schema(), Some(writer_properties()))?;
+        Ok(Self {
+            path,
+            writer,
+            rows: 0,
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), WriteError> {
+        if batch.num_rows() > 0 {
+            self.writer.write(batch)?;
+            self.rows += batch.num_rows() as u64;
+        }
+        Ok(())
+    }
+
+    /// Closes the file; returns its path and rows.
+    pub fn finish(self) -> Result<(std::path::PathBuf, u64), WriteError> {
+        self.writer.close()?;
+        Ok((self.path, self.rows))
+    }
+}
+
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error(transparent)]
@@ -193,11 +237,8 @@ pub enum WriteError {
 /// Writes one batch as a parquet file at `key` (staged tables are small enough
 /// to encode in memory).
 pub async fn write_parquet(lake: &Lake, key: &str, batch: &RecordBatch) -> Result<(), WriteError> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
     let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))?;
+    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties()))?;
     writer.write(batch)?;
     writer.close()?;
     lake.put(key, buf).await?;

@@ -180,12 +180,13 @@ pub async fn register_curated(
 pub async fn local_curated_context(
     lake: &Lake,
 ) -> Result<(SessionContext, Published), TransformError> {
-    let runtime =
-        crate::engine::reader_runtime_for_lake(lake).map_err(|source| TransformError::Register {
+    let runtime = crate::engine::reader_runtime_for_lake(lake).map_err(|source| {
+        TransformError::Register {
             name: "(lake object store)".into(),
             url: lake.root().into(),
             source,
-        })?;
+        }
+    })?;
     let ctx = SessionContext::new_with_config_rt(Default::default(), runtime);
     let curated = register_curated(&ctx, lake).await?;
     Ok((ctx, curated))
