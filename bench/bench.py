@@ -92,9 +92,9 @@ def vm_hwm(pid: int) -> int:
     return 0
 
 
-def prepare(movielens: str, env: dict, work: Path, scale: float) -> tuple[Path, int, int]:
+def prepare(movielens: str, env: dict, work: Path, scale: float) -> tuple[Path, int, int, dict]:
     """Generates `scale` into work/data and stages it into work/lake; returns
-    (lake, ratings, ratings CSV bytes). Every engine then starts alike: what was
+    (lake, ratings, ratings CSV bytes, stage's time and peak RSS). Every engine then starts alike: what was
     just written is flushed to disk (else the first engine timed competes with
     the kernel's writeback) and the landed ratings are read once, so every
     engine finds them cached."""
@@ -104,8 +104,10 @@ def prepare(movielens: str, env: dict, work: Path, scale: float) -> tuple[Path, 
     shutil.rmtree(lake, ignore_errors=True)
     subprocess.run([movielens, "generate", "--scale", str(scale), "--seed", "42",
                     "--out", str(work / "data")], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run([movielens, "--lake", str(lake), "stage", "--input", str(work / "data" / "kaggle")],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
+    stage_secs, stage_peaks = run_measured(
+        [movielens, "--lake", str(lake), "stage", "--input", str(work / "data" / "kaggle")], env,
+        work / "stage.log")
+    print(f"bench: stage {stage_secs:.2f} s, peak RSS {max(stage_peaks.values()) / 2**20:.0f} MiB", flush=True)
     os.sync()
     for part in sorted((lake / "raw").rglob("*.csv")):
         with open(part, "rb") as f:
@@ -113,7 +115,7 @@ def prepare(movielens: str, env: dict, work: Path, scale: float) -> tuple[Path, 
                 pass
     ratings = sum(1 for _ in open(work / "data" / "kaggle" / "ratings.csv", "rb")) - 1
     csv_bytes = (work / "data" / "kaggle" / "ratings.csv").stat().st_size
-    return lake, ratings, csv_bytes
+    return lake, ratings, csv_bytes, {"secs": stage_secs, "peak_rss": max(stage_peaks.values())}
 
 
 CLUSTER_URL = "df://127.0.0.1:50150"
@@ -208,6 +210,17 @@ def compare(engine: str, got: dict[str, Path], want: dict[str, Path]) -> None:
         raise SystemExit(f"bench: {engine} fact_rating: {n_got} rows, movielens {n_want}")
 
 
+def check_reference(work: Path, lake: Path, env: dict) -> None:
+    """The lake's published answers against tests/answers_reference.rs's
+    independent computation on the same generated files (fails the bench)."""
+    started = time.perf_counter()
+    subprocess.run(["cargo", "test", "--release", "-q", "-p", "movielens", "--test", "answers_reference",
+                    "published_answers_equal_the_reference", "--", "--ignored", "--exact", "--nocapture"],
+                   check=True, cwd=REPO,
+                   env=dict(env, MOVIELENS_REFERENCE_DATA=str(work / "data"), MOVIELENS_REFERENCE_LAKE=str(lake)))
+    print(f"bench: answers equal the reference ({time.perf_counter() - started:.0f} s)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="movielens vs Spark, DuckDB, DataFusion")
     parser.add_argument("--scale", type=float, default=1.0)
@@ -216,6 +229,9 @@ def main() -> None:
     parser.add_argument("--engines", default="embedded,cluster,duckdb,datafusion,spark")
     parser.add_argument("--work", type=Path, default=None, help="scratch directory (default: a temp dir)")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--reference", action="store_true",
+                        help="also check the published answers against the plain-Rust reference "
+                             "(tests/answers_reference.rs; its test binary is built in release)")
     args = parser.parse_args()
     engines = args.engines.split(",")
     work = args.work or Path(tempfile.mkdtemp(prefix="movielens-bench-"))
@@ -223,7 +239,7 @@ def main() -> None:
     movielens = str(args.bin / "movielens")
     env = bench_env()
 
-    lake, ratings, csv_bytes = prepare(movielens, env, work, args.scale)
+    lake, ratings, csv_bytes, staged = prepare(movielens, env, work, args.scale)
 
     results: dict[str, dict] = {}
     outputs: dict[str, dict[str, Path]] = {}
@@ -276,15 +292,20 @@ def main() -> None:
         if engine != reference:
             compare(engine, out, outputs[reference])
     print(f"bench: every engine's marts and fact_rating row count agree with {reference}", flush=True)
+    if args.reference:
+        check_reference(work, lake, env)
 
     base = results[reference]["median"]
     commit = commit_id()
     meta = {"scale": args.scale, "ratings": ratings, "ratings_csv_bytes": csv_bytes, "cores": os.cpu_count(),
+            "stage": staged, "reference_checked": args.reference,
             "runs": args.runs, "commit": commit, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     lines = [f"# movielens benchmark, scale {args.scale} ({ratings:,} ratings, {csv_bytes / 1e6:.0f} MB CSV)",
              "",
              f"{meta['cores']} cores, {args.runs} runs each (median), commit {commit}, {meta['at']}. "
-             f"Ratio = engine time / {reference} time.",
+             f"Ratio = engine time / {reference} time. Stage (land + stage) {staged['secs']:.2f} s, "
+             f"peak RSS {staged['peak_rss'] / 2**20:.0f} MiB."
+             + (" Published answers equal the plain-Rust reference." if args.reference else ""),
              "",
              "| engine | median s | runs s | peak RSS per process | ratings/s | ratio |",
              "|---|---:|---|---|---:|---:|"]

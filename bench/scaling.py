@@ -71,7 +71,7 @@ def main() -> None:
 
     prepared = {}
     for scale in (small, large):
-        lake, ratings, csv_bytes = prepare(movielens, env, work / f"scale{scale}", scale)
+        lake, ratings, csv_bytes, _ = prepare(movielens, env, work / f"scale{scale}", scale)
         prepared[scale] = {"lake": lake, "ratings": ratings, "csv_bytes": csv_bytes}
 
     walls = {e: {small: [], large: []} for e in engines}

@@ -161,9 +161,10 @@ async fn lake_rows(lake: &Path, table: &movielens::warehouse::schema::Table) -> 
     let mut settings = movielens::config::Settings::load(None).unwrap();
     settings.lake = lake.display().to_string();
     let lake = Lake::open(&settings).unwrap();
-    let (ctx, _) = movielens::transform::local_curated_context(&lake)
-        .await
-        .unwrap();
+    let (ctx, _) =
+        movielens::transform::local_curated_context(&lake, movielens::transform::Which::Published)
+            .await
+            .unwrap();
     let batches = ctx
         .table(table.name)
         .await

@@ -34,6 +34,19 @@ pub struct Settings {
     pub generate: GenerateSettings,
     /// Logging format and level.
     pub log: LogSettings,
+    /// How commands that write share the lake, and how long they may take.
+    pub run: RunSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    /// Wait for another writer's lock on the lake instead of failing at once
+    /// (also `--wait`).
+    pub lock_wait: bool,
+    /// A command still running after this many seconds stops, cancels its
+    /// engine jobs and exits non-zero; 0 for no limit.
+    pub deadline_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -318,6 +331,10 @@ seed = 42
 [log]
 format = "human"
 level = "info"
+
+[run]
+lock_wait = false
+deadline_secs = 0
 "#;
 
 impl Settings {

@@ -67,6 +67,8 @@ pub enum LakeError {
         #[source]
         source: Box<object_store::Error>,
     },
+    #[error("lake {root}: {reason}")]
+    BadPrefix { root: String, reason: String },
     #[error("lake {root}: reading local file {file}: {source}")]
     LocalFile {
         root: String,
@@ -83,7 +85,7 @@ pub enum LakeError {
         key: String,
         hint: &'static str,
     },
-    #[error("lake {root}: {key} is not a valid run pointer: {source}")]
+    #[error("lake {root}: {key} is not valid JSON of its kind: {source}")]
     BadPointer {
         root: String,
         key: String,
@@ -105,6 +107,9 @@ pub struct Published {
     #[serde(default)]
     pub inputs: BTreeMap<String, String>,
 }
+
+/// The file in a run's folder that says the run is complete (a [`Published`]).
+pub const RUN_RECORD: &str = "_RUN.json";
 
 /// A handle on the lake root.
 #[derive(Clone)]
@@ -132,6 +137,19 @@ impl Lake {
         let root = settings.lake.trim_end_matches('/').to_string();
         if let Some(rest) = root.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            // S3 keys could hold anything, but the lake's URLs must survive
+            // DataFusion's URL parsing on every process unchanged.
+            if let Some(bad) = prefix
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-')))
+            {
+                return Err(LakeError::BadPrefix {
+                    root: root.clone(),
+                    reason: format!(
+                        "the prefix holds {bad:?}; use only A-Z a-z 0-9 / . _ - in an s3:// lake prefix"
+                    ),
+                });
+            }
             let store = s3_store(settings, bucket).map_err(|source| LakeError::S3Config {
                 root: root.clone(),
                 source: Box::new(source),
@@ -160,8 +178,17 @@ impl Lake {
                 root: root.clone(),
                 source: Box::new(source),
             })?;
+        // Percent-encoded: DataFusion parses table locations as URLs, so a
+        // '%', '#', '?' or space in the directory must not be read as syntax.
+        let url = url::Url::from_directory_path(&dir)
+            .map(|u| u.as_str().trim_end_matches('/').to_string())
+            .map_err(|()| LakeError::LocalDir {
+                root: root.clone(),
+                dir: dir.display().to_string(),
+                source: std::io::Error::other("not an absolute path"),
+            })?;
         Ok(Self {
-            url: format!("file://{}", dir.display()),
+            url,
             prefix: Path::default(),
             store: Arc::new(store),
             s3_bucket_url: None,
@@ -298,6 +325,40 @@ impl Lake {
         Ok(out)
     }
 
+    /// Writes `bytes` at `key` only if no object is there; false if one is
+    /// (S3's conditional put, a create-exclusive on a local lake).
+    pub async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> Result<bool> {
+        let opts = object_store::PutOptions {
+            mode: object_store::PutMode::Create,
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&self.path(key), PutPayload::from(bytes), opts)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(self.store_err("creating", key)(e)),
+        }
+    }
+
+    /// Deletes the object at `key` (no error if it is gone already).
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self.store.delete(&self.path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.store_err("deleting", key)(e)),
+        }
+    }
+
+    /// The directory of a local lake; `None` on S3.
+    pub fn local_dir(&self) -> Option<PathBuf> {
+        if self.s3_bucket_url.is_some() {
+            return None;
+        }
+        url::Url::parse(&self.url).ok()?.to_file_path().ok()
+    }
+
     /// Deletes every object under `prefix` (used to clear a run's half-written table
     /// before it is rewritten, so a retry never duplicates rows).
     pub async fn delete_prefix(&self, prefix: &str) -> Result<usize> {
@@ -421,6 +482,66 @@ impl Lake {
     pub async fn publish(&self, zone: Zone, published: &Published) -> Result<()> {
         let json = serde_json::to_vec_pretty(published).expect("Published serialises");
         self.put(&Self::pointer_key(zone), json).await
+    }
+
+    fn run_record_key(zone: Zone, run_id: &str) -> String {
+        format!(
+            "{}/{RUN_RECORD}",
+            Self::table_key(zone, run_id, "").trim_end_matches('/')
+        )
+    }
+
+    /// Records that every table of `run` in `zone` is written: the run can be
+    /// read by its id (checked, published, diagnosed) whatever is published.
+    pub async fn record_run(&self, zone: Zone, run: &Published) -> Result<()> {
+        let json = serde_json::to_vec_pretty(run).expect("Published serialises");
+        self.put(&Self::run_record_key(zone, &run.run_id), json)
+            .await
+    }
+
+    /// The record of `run_id` in `zone`; `None` if the run never completed
+    /// there (it never started, or was stopped half way).
+    pub async fn run(&self, zone: Zone, run_id: &str) -> Result<Option<Published>> {
+        let key = Self::run_record_key(zone, run_id);
+        self.read_json(&key).await
+    }
+
+    /// The ids of every run with a folder in `zone`, complete or not, sorted.
+    pub async fn run_ids(&self, zone: Zone) -> Result<Vec<String>> {
+        let prefix = format!("{}/runs/", zone.name());
+        let mut ids: Vec<String> = self
+            .list(&prefix)
+            .await?
+            .into_iter()
+            .filter_map(|(key, _)| {
+                let rest = key.strip_prefix(&prefix)?;
+                rest.split('/').next().map(str::to_string)
+            })
+            .collect();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// Writes `value` as JSON at `key`.
+    pub async fn write_json<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        let json = serde_json::to_vec_pretty(value).expect("value serialises");
+        self.put(key, json).await
+    }
+
+    /// Reads the JSON at `key`; `None` when there is no such object.
+    pub async fn read_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        let bytes = match self.store.get(&self.path(key)).await {
+            Ok(r) => r.bytes().await.map_err(self.store_err("reading", key))?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.store_err("reading", key)(e)),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| LakeError::BadPointer {
+                root: self.root.clone(),
+                key: key.to_string(),
+                source,
+            })
     }
 
     /// The run readers of `zone` see.

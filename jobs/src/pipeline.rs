@@ -1,15 +1,17 @@
 //! The stages wired together, as `movielens run` and the single-stage commands
 //! use them: land inputs → stage → transform → answers.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use tracing::info;
 
 use crate::lake::{Lake, LakeError};
+use crate::raw;
 use crate::staging::RawInputs;
 
-/// Where `--input` files land in the lake.
+/// Which source a raw file came from (a label for the extract's manifest;
+/// files land by checksum, see [`crate::raw`]).
 pub const RAW_KAGGLE: &str = "raw/kaggle";
 pub const RAW_FRED: &str = "raw/fred";
 pub const CPI_FILE: &str = "CUSR0000SS62031.csv";
@@ -87,53 +89,47 @@ impl LocalInputs {
         })
     }
 
-    /// Uploads the files into the lake's raw zone; returns their lake keys.
-    /// Ratings land as parts of about `ratings_part_bytes` (each with the
-    /// header) under a directory named after the file, so transform shards can
-    /// read disjoint files; see [`ratings_dir_key`].
+    /// Lands the files in the lake's raw zone under their checksums (files
+    /// the lake holds already are not uploaded again) and records them as
+    /// `run_id`'s inputs; returns their lake keys. Ratings land as parts of
+    /// about `ratings_part_bytes` (each with the header), so transform shards
+    /// can read disjoint files.
     pub async fn land(
         &self,
         lake: &Lake,
         ratings_part_bytes: u64,
+        run_id: &str,
     ) -> Result<RawInputs, InputError> {
-        let movies = land_file(lake, &self.movies, RAW_KAGGLE).await?;
-        let links = land_file(lake, &self.links, RAW_KAGGLE).await?;
-        let cpi = land_file(lake, &self.cpi, RAW_FRED).await?;
-
-        let ratings = ratings_dir_key(&file_name(&self.ratings));
-        let started = Instant::now();
-        let parts = lake
-            .upload_csv_parts(&self.ratings, &ratings, ratings_part_bytes)
-            .await?;
-        let bytes: u64 = parts.iter().map(|p| p.1).sum();
-        info!(file = %self.ratings.display(), key = ratings, parts = parts.len(), bytes, secs = format!("{:.2}", started.elapsed().as_secs_f64()), "landed");
-        Ok(RawInputs {
-            movies,
-            links,
-            ratings,
-            cpi,
-        })
+        let source = |p: &Path| p.display().to_string();
+        let movies = raw::land_file(lake, &self.movies, &source(&self.movies)).await?;
+        let links = raw::land_file(lake, &self.links, &source(&self.links)).await?;
+        let cpi = raw::land_file(lake, &self.cpi, &source(&self.cpi)).await?;
+        let ratings = raw::land_ratings(
+            lake,
+            &self.ratings,
+            ratings_part_bytes,
+            &source(&self.ratings),
+        )
+        .await?;
+        let inputs = RawInputs {
+            movies: movies.key.clone(),
+            links: links.key.clone(),
+            ratings: ratings.key.clone(),
+            cpi: cpi.key.clone(),
+        };
+        raw::write_manifest(
+            lake,
+            run_id,
+            BTreeMap::from([
+                ("movies".to_string(), movies),
+                ("links".to_string(), links),
+                ("ratings".to_string(), ratings),
+                ("cpi".to_string(), cpi),
+            ]),
+        )
+        .await?;
+        Ok(inputs)
     }
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// Uploads one file to `zone/<its name>`; returns the key.
-async fn land_file(lake: &Lake, path: &Path, zone: &str) -> Result<String, InputError> {
-    let key = format!("{zone}/{}", file_name(path));
-    let started = Instant::now();
-    let bytes = lake.upload_file(path, &key).await?;
-    info!(file = %path.display(), key, bytes, secs = format!("{:.2}", started.elapsed().as_secs_f64()), "landed");
-    Ok(key)
-}
-
-/// Where a ratings file named `name` lands: `raw/kaggle/<name without .csv>/part-NNNNN.csv`.
-pub fn ratings_dir_key(name: &str) -> String {
-    format!("{RAW_KAGGLE}/{}", name.strip_suffix(".csv").unwrap_or(name))
 }
 
 /// Generates data (scale, seed) and lands it in the lake's raw zone.
@@ -142,6 +138,7 @@ pub async fn generate_into_lake(
     scale: f64,
     seed: u64,
     ratings_part_bytes: u64,
+    run_id: &str,
 ) -> anyhow::Result<RawInputs> {
     let tmp = tempfile::Builder::new()
         .prefix("movielens-generate-")
@@ -155,5 +152,5 @@ pub async fn generate_into_lake(
         "generated data"
     );
     let inputs = LocalInputs::find(&tmp.path().join("kaggle"), "ratings.csv", None)?;
-    Ok(inputs.land(lake, ratings_part_bytes).await?)
+    Ok(inputs.land(lake, ratings_part_bytes, run_id).await?)
 }

@@ -192,9 +192,12 @@ pub struct RatingOutcome {
     pub n_movielens_ids: u64,
 }
 
-/// The published run's `rating_mapping`, largest outcome first.
-pub async fn rating_mapping(lake: &Lake) -> Result<Vec<RatingOutcome>, AnswersError> {
-    let run = curated_run(lake).await?;
+/// The `rating_mapping` of the curated run `which`, largest outcome first.
+pub async fn rating_mapping(
+    lake: &Lake,
+    which: crate::transform::Which<'_>,
+) -> Result<Vec<RatingOutcome>, AnswersError> {
+    let run = curated_run(lake, which).await?;
     rows(
         &run,
         "rating_mapping",
@@ -203,8 +206,8 @@ pub async fn rating_mapping(lake: &Lake) -> Result<Vec<RatingOutcome>, AnswersEr
     .await
 }
 
-async fn curated_run(lake: &Lake) -> Result<Run, AnswersError> {
-    let (ctx, published) = local_curated_context(lake).await?;
+async fn curated_run(lake: &Lake, which: crate::transform::Which<'_>) -> Result<Run, AnswersError> {
+    let (ctx, published) = local_curated_context(lake, which).await?;
     Ok(Run {
         ctx,
         id: published.run_id,
@@ -213,7 +216,7 @@ async fn curated_run(lake: &Lake) -> Result<Run, AnswersError> {
 
 /// Reads the answers of the published curated run.
 pub async fn read(lake: &Lake) -> Result<Answers, AnswersError> {
-    let run = curated_run(lake).await?;
+    let run = curated_run(lake, crate::transform::Which::Published).await?;
 
     let movies: Vec<RatedMovie> = rows(&run, "highest_rated",
         "SELECT rank, tmdb_id, title, release_year, n_ratings, mean_rating, weighted_rating FROM highest_rated ORDER BY rank").await?;

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::lake::{Lake, LakeError};
-use crate::transform::{TransformError, local_curated_context};
+use crate::transform::{TransformError, Which, local_curated_context};
 use crate::warehouse::schema::{TABLES, Table};
 use crate::warehouse::{Warehouse, WarehouseError};
 
@@ -100,7 +100,7 @@ fn row_count_sql(table: &Table) -> String {
 }
 
 /// The rule an observed value must satisfy.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "rule", content = "value", rename_all = "snake_case")]
 pub enum Rule {
     Equals(i64),
@@ -119,7 +119,7 @@ impl Rule {
 }
 
 /// One check's outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct CheckResult {
     pub check: String,
     pub passed: bool,
@@ -128,7 +128,7 @@ pub struct CheckResult {
 }
 
 /// All checks of one invocation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct CheckReport {
     /// `warehouse <url>` or `lake <root>`.
     pub target: String,
@@ -337,8 +337,10 @@ async fn rejected_fractions(
     lake: &Lake,
     settings: &Settings,
     ctx: &SessionContext,
+    curated: &crate::lake::Published,
 ) -> Result<Vec<CheckResult>, CheckError> {
-    let staging = crate::transform::register_staged(ctx, lake).await?;
+    let staging = crate::transform::staging_of(lake, curated).await?;
+    crate::transform::register_staged(ctx, lake, &staging).await?;
     let fail = |source| CheckError::Query {
         check: "rejected_fraction".into(),
         source,
@@ -404,24 +406,43 @@ async fn rejected_fractions(
     Ok(out)
 }
 
+/// Runs every check on the lake's curated run `which`: the gate a run passes
+/// before it is published.
+pub async fn check_lake(
+    settings: &Settings,
+    lake: &Lake,
+    which: Which<'_>,
+) -> Result<CheckReport, CheckError> {
+    let (ctx, curated) = local_curated_context(lake, which).await?;
+    let mut checks = rejected_fractions(lake, settings, &ctx, &curated).await?;
+    let fact_rows = curated.tables.get("fact_rating").copied().unwrap_or(0);
+    let mut target = Target::Lake(ctx);
+    run_all(
+        &mut target,
+        model_checks(settings.answers.top_n),
+        &mut checks,
+    )
+    .await?;
+    let limit = settings.checks.max_rejected_fraction;
+    checks.push(duplicate_ratings(&mut target, fact_rows, limit).await?);
+    Ok(CheckReport {
+        target: format!("lake {}", lake.root()),
+        run_id: curated.run_id,
+        checks,
+    })
+}
+
 /// Runs every check: on the warehouse when one is configured (plus its row
 /// counts against the lake), else on the lake's published curated run.
 pub async fn check(settings: &Settings, lake: &Lake) -> Result<CheckReport, CheckError> {
-    let (ctx, curated) = local_curated_context(lake).await?;
-    let mut checks = rejected_fractions(lake, settings, &ctx).await?;
+    if settings.warehouse.kind == "none" {
+        return check_lake(settings, lake, Which::Published).await;
+    }
+    let (ctx, curated) = local_curated_context(lake, Which::Published).await?;
+    let mut checks = rejected_fractions(lake, settings, &ctx, &curated).await?;
     let top_n = settings.answers.top_n;
     let limit = settings.checks.max_rejected_fraction;
     let fact_rows = curated.tables.get("fact_rating").copied().unwrap_or(0);
-    if settings.warehouse.kind == "none" {
-        let mut target = Target::Lake(ctx);
-        run_all(&mut target, model_checks(top_n), &mut checks).await?;
-        checks.push(duplicate_ratings(&mut target, fact_rows, limit).await?);
-        return Ok(CheckReport {
-            target: format!("lake {}", lake.root()),
-            run_id: curated.run_id,
-            checks,
-        });
-    }
     let mut wh = Warehouse::connect(settings).await?;
     let loaded = wh.loaded_run().await?;
     if loaded.as_deref() != Some(curated.run_id.as_str()) {

@@ -8,7 +8,7 @@ use movielens::{extract, pipeline};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Id of this extract (default: a new one); names its manifest.
-    #[arg(long)]
+    #[arg(long, value_parser = movielens::run_id::parse)]
     pub run_id: Option<String>,
 }
 

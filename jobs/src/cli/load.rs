@@ -9,7 +9,7 @@ use movielens::warehouse::{self, LoadSummary};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Load only if this is the published curated run (default: whatever is published).
-    #[arg(long)]
+    #[arg(long, value_parser = movielens::run_id::parse)]
     run_id: Option<String>,
 }
 

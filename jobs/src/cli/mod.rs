@@ -8,8 +8,11 @@ mod explain;
 mod extract;
 mod generate;
 mod load;
+mod lock;
+mod publish;
 mod report;
 mod run;
+mod runs;
 mod stage;
 mod summary;
 mod transform;
@@ -37,6 +40,9 @@ pub struct Cli {
     /// Log format: human or json (overrides `log.format`).
     #[arg(long, global = true, value_name = "FORMAT")]
     log_format: Option<String>,
+    /// Wait for another writer's lock on the lake instead of failing at once.
+    #[arg(long, global = true)]
+    wait: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -63,8 +69,12 @@ enum Command {
     Answers(answers::Args),
     /// Write the answers as a self-contained HTML page with charts and lineage.
     Report(report::Args),
-    /// Everything end to end: (generate) → stage → transform → (load) → check → answers → report.
+    /// Everything end to end: (generate) → stage → transform → check → publish → (load) → answers → report.
     Run(run::Args),
+    /// List the lake's runs with their state (published, passed, failed, …).
+    Runs(runs::Args),
+    /// Publish a run whose checks pass (after `transform --no-publish`, or to roll back).
+    Publish(publish::Args),
 }
 
 /// Loads the settings with the global flags applied and starts logging.
@@ -72,6 +82,9 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     let mut settings = Settings::load(cli.config.as_deref()).context("loading configuration")?;
     if let Some(lake) = &cli.lake {
         settings.lake = lake.clone();
+    }
+    if cli.wait {
+        settings.run.lock_wait = true;
     }
     if let Some(format) = &cli.log_format {
         anyhow::ensure!(
@@ -87,8 +100,69 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     Ok(settings)
 }
 
+/// Why a command stopped before it finished.
+#[derive(Debug, thiserror::Error)]
+pub enum Stopped {
+    #[error(
+        "stopped by {name}: the command was cancelled and its engine and temp files cleaned up"
+    )]
+    Signal { name: &'static str, exit_code: u8 },
+    #[error(
+        "stopped: still running after the deadline of {secs} s (run.deadline_secs); \
+         nothing was published by this command"
+    )]
+    Deadline { secs: u64 },
+}
+
+impl Stopped {
+    /// The exit code a shell would give: 128 + the signal, 1 for a deadline.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Stopped::Signal { exit_code, .. } => *exit_code,
+            Stopped::Deadline { .. } => 1,
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (Airflow's task timeout, systemd).
+async fn stop_signal() -> Stopped {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => Stopped::Signal { name: "SIGTERM", exit_code: 143 },
+        _ = int.recv() => Stopped::Signal { name: "SIGINT", exit_code: 130 },
+    }
+}
+
+/// Runs the command until it ends, a signal arrives or the deadline passes.
+/// Stopping drops the command's future, so everything it holds is released
+/// the ordinary way: the embedded engine and its work dir, the lake's lock,
+/// temp dirs.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = settings(&cli)?;
+    let secs = settings.run.deadline_secs;
+    let deadline = async move {
+        if secs == 0 {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+    };
+    tokio::select! {
+        result = dispatch(cli, settings) => result,
+        stopped = stop_signal() => {
+            tracing::warn!(%stopped, "stopping");
+            Err(stopped.into())
+        }
+        () = deadline => Err(Stopped::Deadline { secs }.into()),
+    }
+}
+
+async fn dispatch(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Config(args) => config::execute(args, &settings),
         Command::Generate(args) => generate::execute(args, &settings),
@@ -101,5 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Answers(args) => answers::execute(args, &settings).await,
         Command::Report(args) => report::execute(args, &settings).await,
         Command::Run(args) => run::execute(args, settings).await,
+        Command::Runs(args) => runs::execute(args, &settings).await,
+        Command::Publish(args) => publish::execute(args, &settings).await,
     }
 }

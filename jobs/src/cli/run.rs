@@ -7,6 +7,7 @@ use anyhow::Context;
 use movielens::config::Settings;
 use movielens::engine::Engine;
 use movielens::lake::Lake;
+use movielens::transform::Which;
 use movielens::{answers, pipeline, report, staging, transform};
 use tracing::info;
 
@@ -22,7 +23,7 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     scheduler: Option<String>,
     /// Run id (default: a new one). Rerunning a run id replaces its tables.
-    #[arg(long)]
+    #[arg(long, value_parser = movielens::run_id::parse)]
     run_id: Option<String>,
     /// Download the inputs from Kaggle and FRED first (`[extract]` config).
     #[arg(long, conflicts_with = "input")]
@@ -37,6 +38,7 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
         settings.engine.scheduler = url;
     }
     let lake = Lake::open(&settings)?;
+    let _lock = super::lock::acquire(&lake, &settings, "run").await?;
     let run_id = args.run_id.unwrap_or_else(pipeline::new_run_id);
     info!(run_id, lake = lake.root(), "run started");
     let mut times = StageTimes::default();
@@ -44,7 +46,7 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
     let started = Instant::now();
     let inputs = if args.extract {
         super::extract::land(&settings, &lake, &run_id).await?;
-        let inputs = raw_inputs(&args.inputs, &lake, &settings).await?;
+        let inputs = raw_inputs(&args.inputs, &lake, &settings, &run_id).await?;
         times.record("extract", started, None);
         inputs
     } else if args.inputs.input.is_none() {
@@ -53,14 +55,19 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
             "no --input given: generating scale {scale} data (seed {seed}) into {}/raw",
             lake.root()
         );
-        let inputs =
-            pipeline::generate_into_lake(&lake, scale, seed, settings.engine.ratings_part_bytes)
-                .await
-                .context("generating data")?;
+        let inputs = pipeline::generate_into_lake(
+            &lake,
+            scale,
+            seed,
+            settings.engine.ratings_part_bytes,
+            &run_id,
+        )
+        .await
+        .context("generating data")?;
         times.record("generate", started, None);
         inputs
     } else {
-        let inputs = raw_inputs(&args.inputs, &lake, &settings).await?;
+        let inputs = raw_inputs(&args.inputs, &lake, &settings, &run_id).await?;
         times.record("land", started, None);
         inputs
     };
@@ -84,7 +91,8 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
         .map(|t| t.1);
     times.record("transform", started, facts);
     drop(engine);
-    for o in answers::rating_mapping(&lake)
+    // The run's own outcomes: it is not published yet.
+    for o in answers::rating_mapping(&lake, Which::Run(&run_id))
         .await
         .context("reading rating_mapping")?
     {
@@ -94,6 +102,19 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
         );
     }
 
+    // Checked by its id on the lake; only a run that passes becomes the one
+    // readers (and the warehouse load) see. A failed run changes nothing.
+    let started = Instant::now();
+    let published = super::publish::publish_after_checks(&settings, &lake, &run_id, false).await;
+    times.record("check", started, None);
+    if let Err(e) = published {
+        times.print();
+        return Err(e.context(format!(
+            "run {run_id} was not published; the previous published run is unchanged \
+             (`movielens runs` lists both)"
+        )));
+    }
+
     if settings.warehouse.kind != "none" {
         let started = Instant::now();
         let loaded = movielens::warehouse::load(&settings, &lake, Some(&run_id))
@@ -101,18 +122,17 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
             .context("loading the warehouse")?;
         super::load::print_summary(&loaded);
         times.record("load", started, Some(loaded.rows()));
-    }
-
-    let started = Instant::now();
-    let report = movielens::checks::check(&settings, &lake)
-        .await
-        .context("data-quality checks")?;
-    times.record("check", started, Some(report.checks.len() as u64));
-    // On stderr: stdout carries the answers only (e.g. --format json).
-    eprint!("{}", movielens::checks::render_text(&report));
-    if let Err(e) = super::check::judge(&report) {
-        times.print();
-        return Err(e);
+        let started = Instant::now();
+        let report = movielens::checks::check(&settings, &lake)
+            .await
+            .context("data-quality checks on the warehouse")?;
+        times.record("check warehouse", started, Some(report.checks.len() as u64));
+        // On stderr: stdout carries the answers only (e.g. --format json).
+        eprint!("{}", movielens::checks::render_text(&report));
+        if let Err(e) = super::check::judge(&report) {
+            times.print();
+            return Err(e);
+        }
     }
 
     let started = Instant::now();

@@ -27,7 +27,7 @@ pub struct Args {
     #[command(flatten)]
     inputs: InputArgs,
     /// Run id to stage under (default: a new one).
-    #[arg(long)]
+    #[arg(long, value_parser = movielens::run_id::parse)]
     run_id: Option<String>,
 }
 
@@ -36,23 +36,23 @@ pub async fn raw_inputs(
     args: &InputArgs,
     lake: &Lake,
     settings: &Settings,
+    run_id: &str,
 ) -> anyhow::Result<RawInputs> {
     if let Some(dir) = &args.input {
         let local = LocalInputs::find(dir, &args.ratings, args.cpi.as_deref())?;
-        return Ok(local.land(lake, settings.engine.ratings_part_bytes).await?);
+        return Ok(local
+            .land(lake, settings.engine.ratings_part_bytes, run_id)
+            .await?);
     }
-    let inputs = RawInputs {
-        movies: format!("{}/movies_metadata.csv", pipeline::RAW_KAGGLE),
-        links: format!("{}/links.csv", pipeline::RAW_KAGGLE),
-        ratings: pipeline::ratings_dir_key(&args.ratings),
-        cpi: format!("{}/{}", pipeline::RAW_FRED, pipeline::CPI_FILE),
-    };
-    anyhow::ensure!(
-        lake.exists(&inputs.movies).await?,
-        "lake {} has no raw files: pass --input DIR (and --cpi FILE), or use `movielens run` to generate data",
-        lake.root()
-    );
-    Ok(inputs)
+    // No --input: the files of the latest complete `movielens extract`.
+    let manifest = movielens::extract::latest(lake).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "lake {} has no raw files: pass --input DIR (and --cpi FILE), run `movielens extract`, \
+             or use `movielens run` to generate data",
+            lake.root()
+        )
+    })?;
+    Ok(manifest.raw_inputs(&args.ratings)?)
 }
 
 pub fn print_rejects(summary: &StageSummary) {
@@ -68,8 +68,9 @@ pub fn print_rejects(summary: &StageSummary) {
 
 pub async fn execute(args: Args, settings: &Settings) -> anyhow::Result<()> {
     let lake = Lake::open(settings)?;
-    let inputs = raw_inputs(&args.inputs, &lake, settings).await?;
+    let _lock = super::lock::acquire(&lake, settings, "stage").await?;
     let run_id = args.run_id.unwrap_or_else(pipeline::new_run_id);
+    let inputs = raw_inputs(&args.inputs, &lake, settings, &run_id).await?;
     let summary = staging::stage(&lake, &inputs, &run_id)
         .await
         .context("staging")?;

@@ -1,5 +1,6 @@
-//! `movielens transform`: the SQL plans on Ballista, from the published staging
-//! run to a new published curated run.
+//! `movielens transform`: the SQL plans on Ballista, from the run's staging
+//! (or the latest staged run) to a curated run, which is checked and, when
+//! every check passes, published.
 
 use anyhow::Context;
 use movielens::config::Settings;
@@ -13,8 +14,12 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub scheduler: Option<String>,
     /// Run id to write under (default: a new one).
-    #[arg(long)]
+    #[arg(long, value_parser = movielens::run_id::parse)]
     pub run_id: Option<String>,
+    /// Write and record the run, but neither check nor publish it
+    /// (`movielens publish RUN` does both later).
+    #[arg(long)]
+    pub no_publish: bool,
 }
 
 pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
@@ -22,14 +27,24 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
         settings.engine.scheduler = url;
     }
     let lake = Lake::open(&settings)?;
+    let _lock = super::lock::acquire(&lake, &settings, "transform").await?;
     let engine = Engine::connect(&settings, &lake).await?;
     let run_id = args.run_id.unwrap_or_else(pipeline::new_run_id);
     let summary = movielens::transform::transform(&engine, &lake, &settings, &run_id)
         .await
         .context("transform")?;
+    drop(engine);
     for (table, rows, secs) in &summary.tables {
         println!("{table:<24} {rows:>10} rows  {secs:>7.2} s");
     }
+    if args.no_publish {
+        println!(
+            "curated run {run_id} written in {} (not published)",
+            lake.root()
+        );
+        return Ok(());
+    }
+    super::publish::publish_after_checks(&settings, &lake, &run_id, false).await?;
     println!("published curated run {run_id} in {}", lake.root());
     Ok(())
 }

@@ -16,7 +16,6 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::datasource::file_format::FileFormatFactory;
-use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::{DataFusionError, Result};
@@ -76,14 +75,18 @@ impl RatingsScanWire {
             .partitions
             .into_iter()
             .map(|files| {
-                FileGroup::new(
+                Ok(FileGroup::new(
                     files
                         .into_iter()
-                        .map(|(path, size)| PartitionedFile::new(path, size))
-                        .collect(),
-                )
+                        .map(|(path, size)| {
+                            let location = object_store::path::Path::parse(&path)
+                                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                            Ok(crate::ratings_csv::table::scan_file(location, size))
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                ))
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         Ok(ratings_scan(
             ObjectStoreUrl::parse(&self.store)?,
             groups,

@@ -10,17 +10,17 @@ mod fred;
 mod http;
 mod kaggle;
 
-use std::io::Read;
-use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
 use tracing::info;
 
 use crate::config::Settings;
 use crate::lake::{Lake, LakeError};
-use crate::pipeline::{RAW_FRED, RAW_KAGGLE, ratings_dir_key};
+use crate::pipeline::{RAW_FRED, RAW_KAGGLE};
+use crate::raw;
+use crate::staging::RawInputs;
 
 pub use kaggle::{Credentials, credentials};
 
@@ -57,6 +57,10 @@ pub enum ExtractError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "extract {extract_id} has no {file}; run `movielens extract` again or pass --input DIR"
+    )]
+    NotInExtract { extract_id: String, file: String },
     #[error("HTTP client: {0}")]
     Client(String),
     #[error(transparent)]
@@ -73,7 +77,7 @@ pub struct ManifestEntry {
     pub bytes: u64,
     pub sha256: String,
     pub fetched_at: String,
-    /// False when the checksum matched the previous extract and the upload was skipped.
+    /// False when the lake held this content already and the upload was skipped.
     pub uploaded: bool,
 }
 
@@ -87,22 +91,41 @@ pub struct Manifest {
 
 pub const MANIFEST_KEY: &str = "raw/_MANIFEST.json";
 
-fn sha256_file(path: &Path) -> Result<String, ExtractError> {
-    let io = |source| ExtractError::Io {
-        what: format!("hashing {}", path.display()),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
+/// The latest complete extract, if any.
+pub async fn latest(lake: &Lake) -> Result<Option<Manifest>, LakeError> {
+    lake.read_json(MANIFEST_KEY).await
+}
+
+impl Manifest {
+    /// The lake keys of a run's inputs from this extract: the Kaggle files,
+    /// ratings from the file named `ratings_name`, and the CPI series file.
+    pub fn raw_inputs(&self, ratings_name: &str) -> Result<RawInputs, ExtractError> {
+        let key = |name: &str| {
+            self.entries
+                .iter()
+                .find(|e| e.file == name)
+                .map(|e| e.key.clone())
+                .ok_or_else(|| ExtractError::NotInExtract {
+                    extract_id: self.extract_id.clone(),
+                    file: name.into(),
+                })
+        };
+        let cpi = self
+            .entries
+            .iter()
+            .find(|e| !e.source_url.contains("kaggle"))
+            .map(|e| e.key.clone())
+            .ok_or_else(|| ExtractError::NotInExtract {
+                extract_id: self.extract_id.clone(),
+                file: "the CPI series".into(),
+            })?;
+        Ok(RawInputs {
+            movies: key("movies_metadata.csv")?,
+            links: key("links.csv")?,
+            ratings: key(ratings_name)?,
+            cpi,
+        })
     }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Downloads the Kaggle dataset and the FRED series and lands them in `raw/`.
@@ -191,11 +214,8 @@ pub async fn extract(
     let months = fred::validate(&cpi_path, &fred_url)?;
     info!(url = fred_url, months, "downloaded CPI series");
 
-    // Land, skipping what has not changed since the last complete extract.
-    let previous: Option<Manifest> = match lake.exists(MANIFEST_KEY).await? {
-        true => serde_json::from_slice(&lake.get(MANIFEST_KEY).await?).ok(),
-        false => None,
-    };
+    // Land under their checksums: what the lake holds already (from an
+    // earlier extract or run) is not uploaded again.
     let mut entries = Vec::new();
     let files = csvs
         .iter()
@@ -207,42 +227,19 @@ pub async fn extract(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let is_ratings = zone == RAW_KAGGLE && file.starts_with("ratings");
-        let key = if is_ratings {
-            ratings_dir_key(&file)
+        let landed = if is_ratings {
+            raw::land_ratings(lake, path, settings.engine.ratings_part_bytes, url).await?
         } else {
-            format!("{zone}/{file}")
+            raw::land_file(lake, path, url).await?
         };
-        let sha256 = sha256_file(path)?;
-        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let unchanged = previous
-            .as_ref()
-            .is_some_and(|m| m.entries.iter().any(|e| e.key == key && e.sha256 == sha256))
-            && if is_ratings {
-                !lake.list(&key).await?.is_empty()
-            } else {
-                lake.exists(&key).await?
-            };
-        if unchanged {
-            info!(
-                file,
-                key, "unchanged since the last extract; not uploaded again"
-            );
-        } else if is_ratings {
-            lake.upload_csv_parts(path, &key, settings.engine.ratings_part_bytes)
-                .await?;
-            info!(file, key, bytes, "landed");
-        } else {
-            lake.upload_file(path, &key).await?;
-            info!(file, key, bytes, "landed");
-        }
         entries.push(ManifestEntry {
             source_url: url.to_string(),
             file,
-            key,
-            bytes,
-            sha256,
+            key: landed.key,
+            bytes: landed.bytes,
+            sha256: landed.sha256,
             fetched_at: chrono::Utc::now().to_rfc3339(),
-            uploaded: !unchanged,
+            uploaded: landed.uploaded,
         });
     }
     let manifest = Manifest {

@@ -18,6 +18,19 @@ use serde::{Deserialize, Serialize};
 
 use super::scan::ratings_scan;
 
+/// The scan's file at `location`, a store path as it is (already
+/// percent-encoded: turned into a string and back through `Path::from`, a
+/// '%' in the lake's directory would be encoded twice and not found).
+pub fn scan_file(location: object_store::path::Path, bytes: u64) -> PartitionedFile {
+    PartitionedFile::from(object_store::ObjectMeta {
+        location,
+        last_modified: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+        size: bytes,
+        e_tag: None,
+        version: None,
+    })
+}
+
 /// One ratings file: its full URL (`file:///…`, `s3://bucket/…`) and size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RatingsFile {
@@ -85,7 +98,7 @@ impl TableProvider for RatingsTable {
                     .iter()
                     .map(|f| {
                         let url = ListingTableUrl::parse(&f.url)?;
-                        Ok(PartitionedFile::new(url.prefix().as_ref(), f.bytes))
+                        Ok(scan_file(url.prefix().clone(), f.bytes))
                     })
                     .collect::<Result<Vec<_>>>()?;
                 Ok(FileGroup::new(files))

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::answers::{self, RatingOutcome};
 use crate::lake::Lake;
-use crate::transform::{local_curated_context, register_staged};
+use crate::transform::{Which, local_curated_context, register_staged, staging_of};
 
 use super::ReportError;
 
@@ -48,8 +48,10 @@ const REJECTS_BY_REASON: &str = "SELECT file, action, reason, CAST(count(*) AS B
 
 /// Collects the lineage of the published curated run.
 pub async fn collect(lake: &Lake) -> Result<Lineage, ReportError> {
-    let (ctx, curated) = local_curated_context(lake).await?;
-    let staging = register_staged(&ctx, lake).await?;
+    let (ctx, curated) = local_curated_context(lake, Which::Published).await?;
+    // The staging run this curated run was made from, not the latest staged.
+    let staging = staging_of(lake, &curated).await?;
+    register_staged(&ctx, lake, &staging).await?;
     let query = |source| ReportError::Query {
         what: "staging rejects",
         source,
@@ -101,7 +103,7 @@ pub async fn collect(lake: &Lake) -> Result<Lineage, ReportError> {
             .unwrap_or_default(),
         false => Vec::new(),
     };
-    let ratings = answers::rating_mapping(lake).await?;
+    let ratings = answers::rating_mapping(lake, Which::Published).await?;
     Ok(Lineage {
         curated_run: curated.run_id.clone(),
         curated_published_at: curated.published_at.clone(),

@@ -156,7 +156,7 @@ pub const RELEASE_DATES: (NaiveDate, NaiveDate) = (
 pub struct RawInputs {
     pub movies: String,
     pub links: String,
-    /// A directory of CSV parts (see [`crate::pipeline::ratings_dir_key`]).
+    /// A directory of CSV parts (see [`crate::raw::land_ratings`]).
     pub ratings: String,
     pub cpi: String,
 }
@@ -260,16 +260,16 @@ pub async fn stage(
         ("ratings".to_string(), inputs.ratings.clone()),
         ("cpi".to_string(), inputs.cpi.clone()),
     ]);
-    lake.publish(
-        Zone::Staging,
-        &Published {
-            run_id: run_id.to_string(),
-            published_at: chrono::Utc::now().to_rfc3339(),
-            tables: summary.tables.clone(),
-            inputs: inputs_map,
-        },
-    )
-    .await?;
+    let run = Published {
+        run_id: run_id.to_string(),
+        published_at: chrono::Utc::now().to_rfc3339(),
+        tables: summary.tables.clone(),
+        inputs: inputs_map,
+    };
+    // The run's own record (its transform reads it by id), then the pointer
+    // to the latest staged run (for a transform given no staged run id).
+    lake.record_run(Zone::Staging, &run).await?;
+    lake.publish(Zone::Staging, &run).await?;
     Ok(summary)
 }
 

@@ -24,7 +24,7 @@ pub struct RawRecord {
 /// Why a file could not be read at all (as opposed to a record being rejected).
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("{file}: header is {found:?}, expected {expected:?}")]
+    #[error("{file}: header is {}, expected {expected:?}", clipped(found))]
     Header {
         file: String,
         found: Vec<String>,
@@ -47,6 +47,25 @@ pub enum ReadError {
 pub enum Item {
     Record(RawRecord),
     Reject(Reject),
+}
+
+/// A header as found, cut to what a person can read: a file that is not
+/// CSV (or has no line breaks) makes its first "line" enormous.
+fn clipped(found: &[String]) -> String {
+    const FIELDS: usize = 30;
+    const CHARS: usize = 80;
+    let mut shown: Vec<String> = found
+        .iter()
+        .take(FIELDS)
+        .map(|f| match f.char_indices().nth(CHARS) {
+            Some((at, _)) => format!("{:?}…", &f[..at]),
+            None => format!("{f:?}"),
+        })
+        .collect();
+    if found.len() > FIELDS {
+        shown.push(format!("… {} more fields", found.len() - FIELDS));
+    }
+    format!("[{}]", shown.join(", "))
 }
 
 /// Reads `bytes` (a whole CSV file named `file`) into records of `header.len()`

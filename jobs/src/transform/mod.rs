@@ -28,7 +28,10 @@ use crate::lake::{Lake, LakeError, Published, Zone};
 use crate::ratings_csv::{RatingsFile, RatingsTable};
 use crate::staging::STAGED_TABLES;
 
+mod retry;
 pub mod valid_rating;
+
+use retry::is_retryable;
 
 /// One SQL file and the table it produces.
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +107,20 @@ pub enum TransformError {
          of a 64-bit mask per genre, so it handles at most {MAX_GENRES}"
     )]
     TooManyGenres { genres: u64 },
+    #[error(
+        "lake {root}: no complete {zone} run {run:?} (never written, or stopped half way); \
+         `movielens runs` lists the runs"
+    )]
+    NoSuchRun {
+        root: String,
+        zone: &'static str,
+        run: String,
+    },
+    #[error(
+        "{what} of staging run {run} has no rows (a header and nothing else?); every answer \
+         needs it: fix the input and run again"
+    )]
+    EmptyInput { run: String, what: String },
     #[error("{file}: placeholder left unfilled in: {snippet}")]
     Placeholder { file: &'static str, snippet: String },
 }
@@ -138,47 +155,100 @@ async fn register_parquet(
         })
 }
 
-/// Registers the published staging run's tables as `stg_<table>`.
+/// Which run of the lake a reader reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which<'a> {
+    /// The run `_CURRENT.json` names: what analysts and the warehouse see.
+    Published,
+    /// A run by its id, published or not (to check it before publishing, or
+    /// to diagnose a failed one).
+    Run(&'a str),
+}
+
+/// The complete curated run `which` names.
+pub async fn curated_run(lake: &Lake, which: Which<'_>) -> Result<Published, TransformError> {
+    match which {
+        Which::Published => Ok(lake.current(Zone::Curated).await?),
+        Which::Run(id) => {
+            lake.run(Zone::Curated, id)
+                .await?
+                .ok_or_else(|| TransformError::NoSuchRun {
+                    root: lake.root().into(),
+                    zone: "curated",
+                    run: id.into(),
+                })
+        }
+    }
+}
+
+/// The staging run a transform of `run_id` reads: the run's own when it was
+/// staged under that id (as `movielens run` does), else the latest staged.
+pub async fn staging_for(lake: &Lake, run_id: &str) -> Result<Published, TransformError> {
+    match lake.run(Zone::Staging, run_id).await? {
+        Some(run) => Ok(run),
+        None => Ok(lake.current(Zone::Staging).await?),
+    }
+}
+
+/// The staging run a curated run was made from.
+pub async fn staging_of(lake: &Lake, curated: &Published) -> Result<Published, TransformError> {
+    match curated.inputs.get("staging_run") {
+        Some(id) => lake
+            .run(Zone::Staging, id)
+            .await?
+            .ok_or_else(|| TransformError::NoSuchRun {
+                root: lake.root().into(),
+                zone: "staging",
+                run: id.clone(),
+            }),
+        // A run from before staging runs had records.
+        None => Ok(lake.current(Zone::Staging).await?),
+    }
+}
+
+/// Registers the tables of the staging run `staging` as `stg_<table>`.
 pub async fn register_staged(
     ctx: &SessionContext,
     lake: &Lake,
-) -> Result<Published, TransformError> {
-    let staging = lake.current(Zone::Staging).await?;
+    staging: &Published,
+) -> Result<(), TransformError> {
     for table in STAGED_TABLES {
         let url = lake.url(&Lake::table_key(Zone::Staging, &staging.run_id, table)) + "/";
         register_parquet(ctx, &format!("stg_{table}"), url).await?;
     }
-    Ok(staging)
+    Ok(())
 }
 
-/// Registers the published staging run (`stg_*`) and its raw ratings file.
+/// Registers the staging run `staging` (`stg_*`) and its raw ratings files.
 pub async fn register_inputs(
     ctx: &SessionContext,
     lake: &Lake,
-) -> Result<Published, TransformError> {
-    let staging = register_staged(ctx, lake).await?;
-    let parts = ratings_parts(lake, &staging).await?;
+    staging: &Published,
+) -> Result<(), TransformError> {
+    register_staged(ctx, lake, staging).await?;
+    let parts = ratings_parts(lake, staging).await?;
     register_ratings(ctx, lake, "raw_ratings", &parts)?;
-    Ok(staging)
+    Ok(())
 }
 
-/// Registers every table of the published curated run, for readers.
+/// Registers every table of the curated run `curated`, for readers.
 pub async fn register_curated(
     ctx: &SessionContext,
     lake: &Lake,
-) -> Result<Published, TransformError> {
-    let curated = lake.current(Zone::Curated).await?;
+    curated: &Published,
+) -> Result<(), TransformError> {
     for table in curated.tables.keys() {
         let url = lake.url(&Lake::table_key(Zone::Curated, &curated.run_id, table)) + "/";
         register_parquet(ctx, table, url).await?;
     }
-    Ok(curated)
+    Ok(())
 }
 
-/// A DataFusion context in this process (no cluster) with the published
-/// curated run registered: for readers of small results and for checks.
+/// A DataFusion context in this process (no cluster) with the curated run
+/// `which` registered: for readers of small results and for checks.
 pub async fn local_curated_context(
     lake: &Lake,
+    which: Which<'_>,
 ) -> Result<(SessionContext, Published), TransformError> {
     let runtime = crate::engine::reader_runtime_for_lake(lake).map_err(|source| {
         TransformError::Register {
@@ -188,7 +258,8 @@ pub async fn local_curated_context(
         }
     })?;
     let ctx = SessionContext::new_with_config_rt(Default::default(), runtime);
-    let curated = register_curated(&ctx, lake).await?;
+    let curated = curated_run(lake, which).await?;
+    register_curated(&ctx, lake, &curated).await?;
     Ok((ctx, curated))
 }
 
@@ -260,8 +331,9 @@ pub async fn explain(
     step: &Step,
     analyze: bool,
 ) -> Result<String, TransformError> {
-    let staging = register_inputs(ctx, lake).await?;
-    register_curated(ctx, lake).await?;
+    let staging = lake.current(Zone::Staging).await?;
+    register_inputs(ctx, lake, &staging).await?;
+    register_curated(ctx, lake, &lake.current(Zone::Curated).await?).await?;
     let mut params = step_params(ctx, settings, &staging, step).await?;
     params.push(("ratings", "raw_ratings".into()));
     let verb = if analyze {
@@ -288,7 +360,52 @@ pub async fn explain(
     Ok(out)
 }
 
-/// Runs every step for `run_id` and publishes the curated run.
+/// The staged tables every answer joins, and the raw file each comes from.
+const REQUIRED_INPUTS: [(&str, &str); 3] = [
+    ("movies", "movies_metadata.csv"),
+    ("links", "links.csv"),
+    ("cpi", "the CPI series"),
+];
+
+/// Fails fast when an input the joins need has no rows. Such a run could
+/// never pass its checks, and Ballista 55's adaptive planner re-plans a join
+/// with an empty side without end (thousands of stage ids a second, bounded
+/// only by the step timeouts), so it must not reach the engine.
+async fn refuse_empty_inputs(lake: &Lake, staging: &Published) -> Result<(), TransformError> {
+    for (table, file) in REQUIRED_INPUTS {
+        if staging.tables.get(table).copied().unwrap_or(0) == 0 {
+            return Err(TransformError::EmptyInput {
+                run: staging.run_id.clone(),
+                what: format!("staged table {table} ({file})"),
+            });
+        }
+    }
+    // Ratings are not staged: a folder of parts each holding only the header
+    // is an empty file. Only small folders can be that, so only they are read.
+    let parts = ratings_parts(lake, staging).await?;
+    let bytes: u64 = parts.iter().map(|p| p.1).sum();
+    if bytes < 64 * 1024 {
+        let mut lines = 0;
+        for (key, _) in &parts {
+            let text = lake.get(key).await?;
+            lines += text
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.trim_ascii().is_empty())
+                .count();
+            lines -= 1; // the part's header
+        }
+        if lines == 0 {
+            return Err(TransformError::EmptyInput {
+                run: staging.run_id.clone(),
+                what: "the ratings file".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Runs every step for `run_id` and records the curated run as complete (not
+/// published: see [`crate::pipeline::check_and_publish`]).
 ///
 /// Steps run as soon as the tables they read are written, several at once
 /// where `engine.concurrent_steps` allows: the CSV pass of ratings_by_movielens_id
@@ -300,8 +417,10 @@ pub async fn transform(
     settings: &Settings,
     run_id: &str,
 ) -> Result<TransformSummary, TransformError> {
-    let staging = register_inputs(&engine.ctx, lake).await?;
-    register_staged(&engine.single_task, lake).await?;
+    let staging = staging_for(lake, run_id).await?;
+    refuse_empty_inputs(lake, &staging).await?;
+    register_inputs(&engine.ctx, lake, &staging).await?;
+    register_staged(&engine.single_task, lake, &staging).await?;
     let plan: Vec<&'static Step> = steps().collect();
     let needs: BTreeMap<&str, Vec<&str>> =
         plan.iter().map(|s| (s.table, dependencies(s))).collect();
@@ -343,7 +462,9 @@ pub async fn transform(
         tables: written,
     };
     bar.finish_and_clear();
-    lake.publish(
+    // Complete, not published: the run is checked by its id first
+    // (pipeline::check_and_publish).
+    lake.record_run(
         Zone::Curated,
         &Published {
             run_id: run_id.into(),
@@ -436,26 +557,6 @@ fn mentions(code: &str, name: &str) -> bool {
         let after = code[at + name.len()..].chars().next();
         !before.is_some_and(ident) && !after.is_some_and(ident)
     })
-}
-
-/// Whether a failed step is worth re-submitting: execution failures (a lost
-/// executor, a broken shuffle stream) are; mistakes in the SQL are not.
-fn is_retryable(error: &TransformError) -> bool {
-    use datafusion::error::DataFusionError as E;
-    match error {
-        TransformError::Step { source, .. } => !matches!(
-            source.find_root(),
-            E::Plan(_)
-                | E::SchemaError(..)
-                | E::SQL(..)
-                | E::NotImplemented(_)
-                | E::Configuration(_)
-        ),
-        TransformError::Lake(_)
-        | TransformError::Register { .. }
-        | TransformError::Timeout { .. } => true,
-        TransformError::Placeholder { .. } | TransformError::TooManyGenres { .. } => false,
-    }
 }
 
 /// [`write_table`] with bounded retries and exponential backoff, each logged.

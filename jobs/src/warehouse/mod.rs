@@ -245,7 +245,7 @@ pub async fn load(
     lake: &Lake,
     expect_run: Option<&str>,
 ) -> Result<LoadSummary> {
-    let (ctx, curated) = local_curated_context(lake).await?;
+    let (ctx, curated) = local_curated_context(lake, crate::transform::Which::Published).await?;
     if let Some(want) = expect_run
         && want != curated.run_id
     {
