@@ -421,3 +421,126 @@ fn send_signal(pid: u32, signal: &str) {
         .unwrap();
     assert!(status.success());
 }
+
+/// On S3 the lock is a lease: a second writer is refused naming the holder, a
+/// released lease is free at once, and a lease whose holder died (it stopped
+/// renewing) is taken over once it has expired, never before.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_s3_lease_refuses_a_second_writer_and_expires_with_a_dead_holder() {
+    use movielens::lock::{Holder, LockError, acquire};
+    let dir = tempfile::tempdir().unwrap();
+    let Some(s3) = common::S3::start(dir.path(), "lease-test") else {
+        return;
+    };
+    let mut settings = movielens::config::Settings::load(None).unwrap();
+    settings.lake = format!("s3://{}/lake", s3.bucket);
+    settings.s3.endpoint = s3.endpoint.clone();
+    settings.s3.allow_http = true;
+    settings.s3.access_key_id = "testing".into();
+    settings.s3.secret_access_key = movielens::config::Secret::new("testing-secret");
+    let lake = movielens::lake::Lake::open(&settings).unwrap();
+
+    let first = acquire(&lake, "run", false).await.unwrap();
+    match acquire(&lake, "transform", false).await {
+        Err(LockError::Held { holder, .. }) => {
+            assert_eq!(holder.command, "run");
+            assert!(holder.expires_at.is_some());
+        }
+        other => panic!("a second writer got {:?}", other.map(|_| "the lock")),
+    }
+    drop(first);
+    let second = acquire(&lake, "transform", false).await.unwrap();
+    drop(second);
+
+    // A holder on another host that is still renewing: refused.
+    let lease = |expires_at: chrono::DateTime<chrono::Utc>| Holder {
+        owner: "bastion-2:4242".into(),
+        command: "run".into(),
+        since: "2026-12-01T00:00:00Z".into(),
+        expires_at: Some(expires_at.to_rfc3339()),
+    };
+    let soon = chrono::Utc::now() + chrono::Duration::seconds(60);
+    lake.write_json("_LOCK.json", &lease(soon)).await.unwrap();
+    let refused = acquire(&lake, "run", false).await;
+    assert!(
+        matches!(&refused, Err(LockError::Held { holder, .. }) if holder.owner == "bastion-2:4242"),
+        "a live lease was taken over"
+    );
+    let message = refused.err().unwrap().to_string();
+    assert!(
+        message.contains("bastion-2:4242") && message.contains("--wait"),
+        "{message}"
+    );
+    // The same holder, dead for a minute: its lease has lapsed.
+    let lapsed = chrono::Utc::now() - chrono::Duration::seconds(60);
+    lake.write_json("_LOCK.json", &lease(lapsed)).await.unwrap();
+    let taken = acquire(&lake, "run", false).await.unwrap();
+    let now: Holder = lake.read_json("_LOCK.json").await.unwrap().unwrap();
+    assert_ne!(now.owner, "bastion-2:4242");
+    drop(taken);
+    assert!(
+        lake.read_json::<Holder>("_LOCK.json")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// `run.deadline_secs` bounds a whole command: past it the command stops,
+/// exits 1 saying so, and publishes nothing.
+#[test]
+fn a_run_past_its_deadline_stops_and_publishes_nothing() {
+    let Some(shared) = shared_data() else { return };
+    let lake = Lake::with_good_run(&shared);
+    let started = Instant::now();
+    let out = lake
+        .run("late")
+        .env("MOVIELENS_RUN__DEADLINE_SECS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("deadline of 1 s"), "{}", text(&out));
+    assert!(started.elapsed() < Duration::from_secs(15));
+    lake.assert_good_run_published("a run stopped by its deadline");
+}
+
+/// `run.keep_runs` keeps the newest runs and the published one, and deletes
+/// the raw files only the pruned runs read.
+#[test]
+fn old_runs_and_the_raw_files_only_they_read_are_pruned() {
+    let Some(shared) = shared_data() else { return };
+    let lake = Lake::with_good_run(&shared);
+    let ratings = lake.kaggle().join("ratings.csv");
+    let full = std::fs::read_to_string(&ratings).unwrap();
+    for (run, lines) in [("r2", 60_000), ("r3", 70_000)] {
+        let part: String = full.lines().take(lines).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&ratings, part).unwrap();
+        run_ok(&mut lake.run(run));
+    }
+    let objects = || {
+        std::fs::read_dir(lake.root().join("raw/objects"))
+            .unwrap()
+            .count()
+    };
+    // movies, links, cpi and three ratings files.
+    assert_eq!(objects(), 6);
+    let out = run_ok(lake.ml().args(["prune", "--keep", "2"]));
+    assert!(
+        text(&out).contains("pruned 1 runs (good)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(lake.state_of("good"), "absent");
+    assert_eq!(lake.state_of("r2"), "passed");
+    assert_eq!(lake.state_of("r3"), "published");
+    assert_eq!(objects(), 5, "the first ratings file went with its run");
+    run_ok(lake.ml().args(["publish", "r2"]));
+    run_ok(
+        lake.ml()
+            .args(["report", "--out"])
+            .arg(lake.dir.path().join("r2.html")),
+    );
+    // The published run is kept even when it is not among the newest.
+    let out = run_ok(lake.ml().args(["prune", "--keep", "1"]));
+    assert!(text(&out).contains("pruned 0 runs"), "{}", text(&out));
+}

@@ -47,6 +47,10 @@ pub struct RunSettings {
     /// A command still running after this many seconds stops, cancels its
     /// engine jobs and exits non-zero; 0 for no limit.
     pub deadline_secs: u64,
+    /// Runs a lake keeps (the newest ones, and always the published one):
+    /// after `run` publishes, older runs and the raw files only they read are
+    /// deleted. 0 keeps every run.
+    pub keep_runs: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -335,6 +339,7 @@ level = "info"
 [run]
 lock_wait = false
 deadline_secs = 0
+keep_runs = 0
 "#;
 
 impl Settings {

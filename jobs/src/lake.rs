@@ -369,6 +369,10 @@ impl Lake {
                 .await
                 .map_err(self.store_err("deleting", key))?;
         }
+        // A local store leaves the emptied folders behind; S3 has none.
+        if let Some(dir) = self.local_dir() {
+            remove_empty_dirs(&dir.join(prefix.trim_end_matches('/')));
+        }
         Ok(keys.len())
     }
 
@@ -568,6 +572,20 @@ impl Lake {
             source,
         })
     }
+}
+
+/// Removes `dir` and the folders under it that hold no file, deepest first.
+fn remove_empty_dirs(dir: &FsPath) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_empty_dirs(&entry.path());
+        }
+    }
+    // Fails (and is meant to) when something is still inside.
+    let _ = std::fs::remove_dir(dir);
 }
 
 fn s3_store(

@@ -167,3 +167,99 @@ pub async fn list(lake: &Lake) -> Result<Vec<RunInfo>, LakeError> {
     });
     Ok(out)
 }
+
+/// What [`prune`] removed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Pruned {
+    pub runs: Vec<String>,
+    /// Raw files no kept run (nor the latest extract) reads.
+    pub raw_objects: usize,
+}
+
+/// When a run happened, from whichever record it left: curated, staging,
+/// raw manifest (an empty string sorts a run that left none first).
+async fn run_time(lake: &Lake, run_id: &str) -> Result<String, LakeError> {
+    for zone in [Zone::Curated, Zone::Staging] {
+        if let Some(run) = lake.run(zone, run_id).await? {
+            return Ok(run.published_at);
+        }
+    }
+    let manifest: Option<crate::raw::RunManifest> =
+        lake.read_json(&crate::raw::manifest_key(run_id)).await?;
+    Ok(manifest.map(|m| m.landed_at).unwrap_or_default())
+}
+
+/// Keeps the newest `keep` runs and the published one; deletes every other
+/// run's folders in every zone, its report and manifest, then the raw files
+/// that no kept run and not the latest extract reads. Hold the lake's lock.
+pub async fn prune(lake: &Lake, keep: usize) -> Result<Pruned, LakeError> {
+    let published = match lake.current(Zone::Curated).await {
+        Ok(p) => Some(p.run_id),
+        Err(LakeError::NothingPublished { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let mut ids: Vec<String> = lake.run_ids(Zone::Curated).await?;
+    ids.extend(lake.run_ids(Zone::Staging).await?);
+    ids.extend(
+        lake.list("raw/runs/")
+            .await?
+            .into_iter()
+            .filter_map(|(k, _)| {
+                k.strip_prefix("raw/runs/")?
+                    .split('/')
+                    .next()
+                    .map(String::from)
+            }),
+    );
+    ids.sort();
+    ids.dedup();
+    let mut timed = Vec::new();
+    for id in ids {
+        timed.push((run_time(lake, &id).await?, id));
+    }
+    // Newest first.
+    timed.sort_by(|a, b| b.cmp(a));
+    let mut pruned = Pruned::default();
+    for (i, (_, id)) in timed.iter().enumerate() {
+        if i < keep || published.as_deref() == Some(id.as_str()) {
+            continue;
+        }
+        for prefix in [
+            format!("curated/runs/{id}/"),
+            format!("staging/runs/{id}/"),
+            format!("reports/{id}/"),
+            format!("raw/runs/{id}/"),
+        ] {
+            lake.delete_prefix(&prefix).await?;
+        }
+        pruned.runs.push(id.clone());
+    }
+    // Raw objects still read: by the kept runs' manifests and the latest extract.
+    let mut referenced = std::collections::BTreeSet::new();
+    for (key, _) in lake.list("raw/runs/").await? {
+        if let Some(m) = lake.read_json::<crate::raw::RunManifest>(&key).await? {
+            referenced.extend(m.inputs.values().map(|l| object_dir(&l.key)));
+        }
+    }
+    if let Some(extract) = crate::extract::latest(lake).await? {
+        referenced.extend(extract.entries.iter().map(|e| object_dir(&e.key)));
+    }
+    let mut dirs: Vec<String> = lake
+        .list(&format!("{}/", crate::raw::OBJECTS))
+        .await?
+        .into_iter()
+        .map(|(k, _)| object_dir(&k))
+        .collect();
+    dirs.dedup();
+    for dir in dirs {
+        if !referenced.contains(&dir) {
+            pruned.raw_objects += lake.delete_prefix(&format!("{dir}/")).await?;
+        }
+    }
+    Ok(pruned)
+}
+
+/// `raw/objects/<sha256>` of a key under it.
+fn object_dir(key: &str) -> String {
+    key.split('/').take(3).collect::<Vec<_>>().join("/")
+}

@@ -9,6 +9,7 @@ mod extract;
 mod generate;
 mod load;
 mod lock;
+mod prune;
 mod publish;
 mod report;
 mod run;
@@ -75,6 +76,8 @@ enum Command {
     Runs(runs::Args),
     /// Publish a run whose checks pass (after `transform --no-publish`, or to roll back).
     Publish(publish::Args),
+    /// Delete all but the newest runs (and the published one), and raw files only they read.
+    Prune(prune::Args),
 }
 
 /// Loads the settings with the global flags applied and starts logging.
@@ -177,5 +180,6 @@ async fn dispatch(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Run(args) => run::execute(args, settings).await,
         Command::Runs(args) => runs::execute(args, &settings).await,
         Command::Publish(args) => publish::execute(args, &settings).await,
+        Command::Prune(args) => prune::execute(args, &settings).await,
     }
 }

@@ -115,6 +115,11 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
         )));
     }
 
+    if settings.run.keep_runs > 0 {
+        let pruned = movielens::runs::prune(&lake, settings.run.keep_runs).await?;
+        super::prune::report(&pruned);
+    }
+
     if settings.warehouse.kind != "none" {
         let started = Instant::now();
         let loaded = movielens::warehouse::load(&settings, &lake, Some(&run_id))
