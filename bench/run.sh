@@ -2,12 +2,15 @@
 # The benchmark in one command:
 #   bench/run.sh [--debug] [--scale 1.0] [--runs 3] [--engines embedded,cluster,duckdb,datafusion,spark]
 #   bench/run.sh [--debug] --scaling [--scales 1.0,4.0] [--runs 3] [--engines embedded,cluster,duckdb]
+#   bench/run.sh --scale 10 --runs 1 --engines embedded,cluster --reference   (the scale-10 mode)
 # Builds the binaries (release; --debug uses the unoptimised ones, for a quick
 # check that the harness works, not for figures), installs PySpark, DuckDB,
 # DataFusion and pyarrow from PyPI into a venv on first use (PySpark runs on
 # the machine's Java 17), then runs bench/bench.py (engines against each other)
 # or, with --scaling, bench/scaling.py (two scales interleaved: how time and
-# memory grow). Tables land in bench/results/.
+# memory grow). Tables land in bench/results/. --reference also checks the
+# published answers against the plain-Rust reference (tests/answers_reference.rs);
+# with --scale 10 that is the check of 260M ratings the tests cannot afford.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$repo/target}

@@ -510,6 +510,42 @@ async fn every_check_fails_on_its_seeded_defect() {
         "revenue_positive box_office_by_month",
     )
     .await;
+    for (defect, check) in [
+        (
+            "UPDATE movielens.highest_rated SET min_ratings = 0",
+            "counts_in_range highest_rated",
+        ),
+        (
+            "UPDATE movielens.highest_rated SET mean_rating = 6 WHERE rank = 3",
+            "mean_rating_is_a_rating highest_rated",
+        ),
+        (
+            "UPDATE movielens.genre_popularity SET mean_rating = 0.1 \
+             WHERE genre = (SELECT min(genre) FROM movielens.genre_popularity)",
+            "mean_rating_is_a_rating genre_popularity",
+        ),
+        (
+            "UPDATE movielens.box_office_by_quarter SET median_revenue = 0 WHERE quarter = 1",
+            "revenue_positive box_office_by_quarter",
+        ),
+        (
+            "UPDATE movielens.genre_earnings_real SET revenue_real = -1 \
+             WHERE genre = (SELECT min(genre) FROM movielens.genre_earnings_real)",
+            "revenue_positive genre_earnings_real",
+        ),
+        ("UPDATE movielens.cpi_window SET base_cpi = 0", "cpi_positive cpi_window"),
+        ("DELETE FROM movielens.dim_cpi", "not_empty dim_cpi"),
+        ("DELETE FROM movielens.movie_genre; DELETE FROM movielens.dim_movie", "not_empty dim_movie"),
+    ] {
+        assert_check_fails(&lake, &db, defect, check).await;
+    }
+    // Every rule on the marts' values has its seeded defect above.
+    for (rule, _) in movielens::checks::marts::VALUE_RULES {
+        assert!(
+            include_str!("warehouse.rs").contains(&format!("\"{rule}\"")),
+            "no seeded defect for {rule}"
+        );
+    }
     // The same ratings twice; no ratings at all.
     assert_check_fails(
         &lake,

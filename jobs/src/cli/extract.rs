@@ -34,6 +34,7 @@ pub async fn land(
 
 pub async fn execute(args: Args, settings: &Settings) -> anyhow::Result<()> {
     let lake = Lake::open(settings)?;
+    let _lock = super::lock::acquire(&lake, settings, "extract").await?;
     let run_id = args.run_id.unwrap_or_else(pipeline::new_run_id);
     land(settings, &lake, &run_id).await?;
     println!("extract {run_id} complete in {}", lake.root());
