@@ -210,9 +210,13 @@ def compare(engine: str, got: dict[str, Path], want: dict[str, Path]) -> None:
         raise SystemExit(f"bench: {engine} fact_rating: {n_got} rows, movielens {n_want}")
 
 
-def check_reference(work: Path, lake: Path, env: dict) -> None:
-    """The lake's published answers against tests/answers_reference.rs's
+def check_reference(movielens: str, work: Path, lake: Path, run_id: str, env: dict) -> None:
+    """Publishes `run_id` (its checks must pass; the timed transforms do not
+    check or publish), then its answers against tests/answers_reference.rs's
     independent computation on the same generated files (fails the bench)."""
+    secs, peaks = run_measured([movielens, "--lake", str(lake), "publish", run_id], env, work / "publish.log")
+    print(f"bench: checks passed and {run_id} published in {secs:.2f} s "
+          f"(peak RSS {max(peaks.values()) / 2**20:.0f} MiB)", flush=True)
     started = time.perf_counter()
     subprocess.run(["cargo", "test", "--release", "-q", "-p", "movielens", "--test", "answers_reference",
                     "published_answers_equal_the_reference", "--", "--ignored", "--exact", "--nocapture"],
@@ -256,7 +260,7 @@ def main() -> None:
     if "embedded" in engines:
         walls, rss = [], {}
         for k in range(args.runs):
-            wall, peaks = run_measured([movielens, "--lake", str(lake), "transform", "--run-id", f"emb{k}"],
+            wall, peaks = run_measured([movielens, "--lake", str(lake), "transform", "--no-publish", "--run-id", f"emb{k}"],
                                        env, work / "embedded.log")
             walls.append(wall)
             merge(rss, peaks)
@@ -266,7 +270,7 @@ def main() -> None:
         with local_cluster(env, lake, work, args.bin) as process_peaks:
             walls, client = [], {}
             for k in range(args.runs):
-                wall, peak = run_measured([movielens, "--lake", str(lake), "transform", "--scheduler",
+                wall, peak = run_measured([movielens, "--lake", str(lake), "transform", "--no-publish", "--scheduler",
                                            CLUSTER_URL, "--run-id", f"cl{k}"], env, work / "cluster.log")
                 walls.append(wall)
                 merge(client, peak)
@@ -293,7 +297,8 @@ def main() -> None:
             compare(engine, out, outputs[reference])
     print(f"bench: every engine's marts and fact_rating row count agree with {reference}", flush=True)
     if args.reference:
-        check_reference(work, lake, env)
+        check_reference(movielens, work, lake, f"emb{args.runs - 1}" if "embedded" in engines
+                        else f"cl{args.runs - 1}", env)
 
     base = results[reference]["median"]
     commit = commit_id()

@@ -35,12 +35,12 @@ def run_once(engine: str, movielens: str, lake: Path, work: Path, bin_dir: Path,
              run_id: str) -> tuple[float, dict[str, int], dict[str, Path]]:
     """One timed run of `engine` on `lake`: (wall s, peak RSS per process, output tables)."""
     if engine == "embedded":
-        wall, peaks = run_measured([movielens, "--lake", str(lake), "transform", "--run-id", run_id],
+        wall, peaks = run_measured([movielens, "--lake", str(lake), "transform", "--no-publish", "--run-id", run_id],
                                    env, work / "embedded.log")
     elif engine == "cluster":
         # A fresh cluster per run, so its processes' peak RSS is this run's.
         with local_cluster(env, lake, work, bin_dir) as process_peaks:
-            wall, client = run_measured([movielens, "--lake", str(lake), "transform", "--scheduler",
+            wall, client = run_measured([movielens, "--lake", str(lake), "transform", "--no-publish", "--scheduler",
                                          CLUSTER_URL, "--run-id", run_id], env, work / "cluster.log")
             peaks = {"client": max(client.values(), default=0), **process_peaks()}
     else:

@@ -41,9 +41,26 @@ fn reference(kaggle: &Path, ratings_file: &str, cpi_path: &Path) -> Answers {
     // per movie (count, sum) for Q1, per genre (count, users, movies, sum) for Q2.
     let file = std::fs::File::open(kaggle.join(ratings_file)).unwrap();
     let mut per_movie: HashMap<i64, (u64, f64)> = HashMap::new();
-    let mut per_genre: BTreeMap<String, (u64, HashSet<i64>, HashSet<i64>, f64)> = BTreeMap::new();
-    let genre_lists: HashMap<i64, Vec<String>> =
-        movies.iter().map(|m| (m.tmdb_id, genres_of(m))).collect();
+    // Genres by index, so the 260M-rating pass neither clones nor compares names.
+    let mut genre_names: Vec<String> = Vec::new();
+    let genre_lists: HashMap<i64, Vec<usize>> = movies
+        .iter()
+        .map(|m| {
+            let indexes = genres_of(m)
+                .into_iter()
+                .map(|g| match genre_names.iter().position(|n| *n == g) {
+                    Some(i) => i,
+                    None => {
+                        genre_names.push(g);
+                        genre_names.len() - 1
+                    }
+                })
+                .collect();
+            (m.tmdb_id, indexes)
+        })
+        .collect();
+    let mut per_genre_at: Vec<(u64, HashSet<i64>, HashSet<i64>, f64)> =
+        vec![Default::default(); genre_names.len()];
     let (mut n_mapped, mut sum_mapped) = (0u64, 0f64);
     for line in std::io::BufRead::lines(std::io::BufReader::new(file)).skip(1) {
         let line = line.unwrap();
@@ -64,14 +81,20 @@ fn reference(kaggle: &Path, ratings_file: &str, cpi_path: &Path) -> Answers {
         let e = per_movie.entry(*tmdb).or_default();
         e.0 += 1;
         e.1 += r;
-        for g in &genre_lists[tmdb] {
-            let e = per_genre.entry(g.clone()).or_default();
+        for &g in &genre_lists[tmdb] {
+            let e = &mut per_genre_at[g];
             e.0 += 1;
             e.1.insert(user);
             e.2.insert(*tmdb);
             e.3 += r;
         }
     }
+    let per_genre: BTreeMap<String, (u64, HashSet<i64>, HashSet<i64>, f64)> =
+        genre_names
+            .into_iter()
+            .zip(per_genre_at)
+            .filter(|(_, e)| e.0 > 0)
+            .collect();
 
     // Q1.
     let c = sum_mapped / n_mapped as f64;
