@@ -89,12 +89,11 @@ fn reference(kaggle: &Path, ratings_file: &str, cpi_path: &Path) -> Answers {
             e.3 += r;
         }
     }
-    let per_genre: BTreeMap<String, (u64, HashSet<i64>, HashSet<i64>, f64)> =
-        genre_names
-            .into_iter()
-            .zip(per_genre_at)
-            .filter(|(_, e)| e.0 > 0)
-            .collect();
+    let per_genre: BTreeMap<String, (u64, HashSet<i64>, HashSet<i64>, f64)> = genre_names
+        .into_iter()
+        .zip(per_genre_at)
+        .filter(|(_, e)| e.0 > 0)
+        .collect();
 
     // Q1.
     let c = sum_mapped / n_mapped as f64;

@@ -441,3 +441,33 @@ fn lake_checks_fail_on_seeded_defects_and_answers_name_the_null() {
     seed_defect(&lake, "genre_popularity", |b| b.slice(0, 0));
     assert_fails_check(&check(&lake), "mart_rows genre_popularity");
 }
+
+/// A ratings file with CR-only line ends has no line break at all: the run
+/// fails at once naming the file and what is wrong, without echoing the
+/// file (the error used to be megabytes, repeated per retry).
+#[test]
+fn cr_only_ratings_fail_in_a_readable_line() {
+    let Some(shared) = shared_data() else { return };
+    let sample = Sample::new(&shared);
+    let text = sample.read("ratings.csv").replace("\r\n", "\r");
+    sample.write("ratings.csv", &text);
+    let started = std::time::Instant::now();
+    let out = sample.run();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.len() < 64 * 1024, "{} bytes of stderr", err.len());
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("ratings file") && line.contains("LF or CRLF"),
+        "{line}"
+    );
+    assert!(
+        line.chars().count() <= 2100,
+        "{} characters",
+        line.chars().count()
+    );
+    assert!(started.elapsed().as_secs() < 60);
+}

@@ -101,13 +101,23 @@ fn happy_path_lands_everything_and_a_rerun_skips_unchanged_files() {
         assert_eq!(e["uploaded"], true);
         assert_eq!(e["sha256"].as_str().unwrap().len(), 64);
     }
+    // Landed under their checksums, byte for byte.
+    let key = |file: &str| {
+        let e = entries.iter().find(|e| e["file"] == file).unwrap();
+        assert!(
+            e["key"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("raw/objects/{}/", e["sha256"].as_str().unwrap())),
+            "{e}"
+        );
+        lake.join(e["key"].as_str().unwrap())
+    };
     let original = std::fs::read(data.join("kaggle/links.csv")).unwrap();
-    assert_eq!(
-        std::fs::read(lake.join("raw/kaggle/links.csv")).unwrap(),
-        original
-    );
-    assert!(lake.join("raw/kaggle/ratings/part-00000.csv").is_file());
-    assert!(lake.join("raw/fred/CUSR0000SS62031.csv").is_file());
+    assert_eq!(std::fs::read(key("links.csv")).unwrap(), original);
+    assert!(key("ratings.csv").join("part-00000.csv").is_file());
+    assert!(key("ratings.csv").join("_COMPLETE").is_file());
+    assert!(key("CUSR0000SS62031.csv").is_file());
 
     let again = extract(lake_arg, &sources, USER, KEY, &[]);
     assert!(again.status.success(), "{}", stderr(&again));

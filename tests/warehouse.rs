@@ -533,9 +533,15 @@ async fn every_check_fails_on_its_seeded_defect() {
              WHERE genre = (SELECT min(genre) FROM movielens.genre_earnings_real)",
             "revenue_positive genre_earnings_real",
         ),
-        ("UPDATE movielens.cpi_window SET base_cpi = 0", "cpi_positive cpi_window"),
+        (
+            "UPDATE movielens.cpi_window SET base_cpi = 0",
+            "cpi_positive cpi_window",
+        ),
         ("DELETE FROM movielens.dim_cpi", "not_empty dim_cpi"),
-        ("DELETE FROM movielens.movie_genre; DELETE FROM movielens.dim_movie", "not_empty dim_movie"),
+        (
+            "DELETE FROM movielens.movie_genre; DELETE FROM movielens.dim_movie",
+            "not_empty dim_movie",
+        ),
     ] {
         assert_check_fails(&lake, &db, defect, check).await;
     }

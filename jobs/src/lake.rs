@@ -3,15 +3,17 @@
 //! Layout under the lake root:
 //!
 //! ```text
-//! raw/kaggle/*.csv, raw/fred/*.csv      files as they were fetched
-//! staging/runs/<run_id>/<table>/        typed, cleaned parquet (+ rejects)
-//! curated/runs/<run_id>/<table>/        star model and marts
+//! raw/objects/<sha256>/<file>           every landed file, by checksum (see crate::raw)
+//! raw/runs/<run_id>/manifest.json       which landed files a run read
+//! staging/runs/<run_id>/<table>/        typed, cleaned parquet (+ rejects), then _RUN.json
+//! curated/runs/<run_id>/<table>/        star model and marts, then _RUN.json, _CHECKS.json
 //! <zone>/_CURRENT.json                  which run of the zone readers see
 //! ```
 //!
-//! A run writes only under its own run id; the zone's `_CURRENT.json` is replaced
-//! (one atomic put) after every table of the run is complete, so readers never see
-//! a half-written run and a failed run leaves the previous one readable.
+//! A run writes only under its own run id and records each zone complete
+//! (`_RUN.json`) once every table is written; the curated `_CURRENT.json` is
+//! replaced (one atomic put) only for a run whose checks passed (see
+//! crate::runs), so readers never see a half-written or failed run.
 
 use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};

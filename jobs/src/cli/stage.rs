@@ -52,7 +52,8 @@ pub async fn raw_inputs(
             lake.root()
         )
     })?;
-    Ok(manifest.raw_inputs(&args.ratings)?)
+    let cpi_file = format!("{}.csv", settings.extract.fred_series);
+    Ok(manifest.raw_inputs(&args.ratings, &cpi_file)?)
 }
 
 pub fn print_rejects(summary: &StageSummary) {

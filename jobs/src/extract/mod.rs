@@ -98,8 +98,13 @@ pub async fn latest(lake: &Lake) -> Result<Option<Manifest>, LakeError> {
 
 impl Manifest {
     /// The lake keys of a run's inputs from this extract: the Kaggle files,
-    /// ratings from the file named `ratings_name`, and the CPI series file.
-    pub fn raw_inputs(&self, ratings_name: &str) -> Result<RawInputs, ExtractError> {
+    /// ratings from the file named `ratings_name`, and the CPI series file
+    /// `cpi_file` (`<series>.csv`).
+    pub fn raw_inputs(
+        &self,
+        ratings_name: &str,
+        cpi_file: &str,
+    ) -> Result<RawInputs, ExtractError> {
         let key = |name: &str| {
             self.entries
                 .iter()
@@ -110,20 +115,11 @@ impl Manifest {
                     file: name.into(),
                 })
         };
-        let cpi = self
-            .entries
-            .iter()
-            .find(|e| !e.source_url.contains("kaggle"))
-            .map(|e| e.key.clone())
-            .ok_or_else(|| ExtractError::NotInExtract {
-                extract_id: self.extract_id.clone(),
-                file: "the CPI series".into(),
-            })?;
         Ok(RawInputs {
             movies: key("movies_metadata.csv")?,
             links: key("links.csv")?,
             ratings: key(ratings_name)?,
-            cpi,
+            cpi: key(cpi_file)?,
         })
     }
 }

@@ -31,6 +31,9 @@ use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
 
 use super::parse::{HEADER, RatingsColumns};
 
+/// The longest first line read while looking for the header's line break.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
 /// Bytes read from a local file at a time.
 const LOCAL_CHUNK: usize = 1 << 20;
 
@@ -212,22 +215,33 @@ impl FileReader {
         }
     }
 
-    /// Checks the first line once it is complete.
+    /// Checks the first line once it is complete (or clearly is no header).
     fn check_header(&mut self) -> Result<()> {
         let rest = &self.buf[self.start..];
         let end = match rest.iter().position(|&b| b == b'\n') {
             Some(n) => n,
             None if self.at_end && !rest.is_empty() => rest.len(),
+            // A header is a few dozen bytes: no line break this far in means
+            // the file is not line-separated (CR-only line ends, or not CSV),
+            // and waiting for one would buffer the whole file.
+            None if rest.len() > MAX_HEADER_BYTES => rest.len(),
             None => return Ok(()),
         };
         let line = &rest[..end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
         if line != HEADER.as_bytes() {
+            // Quoted in part: the "line" of a file without line breaks is the file.
+            let shown = String::from_utf8_lossy(&line[..line.len().min(120)]);
+            let more = if line.len() > 120 {
+                format!(" (cut; {} bytes with no line break)", line.len())
+            } else {
+                String::new()
+            };
             return Err(DataFusionError::Execution(format!(
-                "ratings file {}: the first line is {:?}, expected the header {HEADER:?}",
+                "ratings file {}: the first line is {shown:?}{more}, expected the header {HEADER:?} \
+                 with LF or CRLF line ends",
                 self.location,
-                String::from_utf8_lossy(line)
             )));
         }
         self.start += (end + 1).min(rest.len());
