@@ -130,6 +130,8 @@ def run_spark(lake: Path, out: Path, threads: int) -> None:
 
     def rewrite(sql: str) -> str:
         sql = re.sub(r"to_timestamp_micros\(", "timestamp_micros(", sql)
+        # Spark 3.5 has no << operator (4.0 does): shiftleft(x, n).
+        sql = re.sub(r"CAST\(1 AS BIGINT\) << \((.*?)\) AS bit", r"shiftleft(CAST(1 AS BIGINT), \1) AS bit", sql)
         return sql
 
     for name, zone in STEPS:

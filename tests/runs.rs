@@ -22,21 +22,7 @@ struct Lake {
 impl Lake {
     fn with_good_run(shared: &Path) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let kaggle = dir.path().join("kaggle");
-        std::fs::create_dir_all(&kaggle).unwrap();
-        let sample = shared.join("kaggle-sample");
-        for (from, to) in [
-            ("movies_metadata.csv", "movies_metadata.csv"),
-            ("links.csv", "links.csv"),
-            ("ratings_small.csv", "ratings.csv"),
-        ] {
-            std::fs::copy(sample.join(from), kaggle.join(to)).unwrap();
-        }
-        std::fs::copy(
-            shared.join("fred/CUSR0000SS62031.csv"),
-            dir.path().join("cpi.csv"),
-        )
-        .unwrap();
+        common::copy_sample(shared, dir.path());
         let mut lake = Self {
             dir,
             good_run: "good".into(),

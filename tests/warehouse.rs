@@ -597,3 +597,21 @@ async fn every_check_fails_on_its_seeded_defect() {
         text(&out)
     );
 }
+
+/// The Redshift flavour connects with exactly the startup parameters it
+/// sends to Redshift; a PostgreSQL-protocol server must accept them (an
+/// unescaped `options=-c datestyle=ISO, MDY` was refused).
+#[tokio::test(flavor = "multi_thread")]
+async fn redshift_connection_options_are_accepted_by_a_postgres_protocol_server() {
+    let Some(db) = TestDb::create("rsconn").await else {
+        return;
+    };
+    let mut settings = movielens::config::Settings::load(None).unwrap();
+    settings.warehouse.kind = "redshift".into();
+    settings.warehouse.url = movielens::config::Secret::new(db.url.clone());
+    let mut wh = movielens::warehouse::Warehouse::connect(&settings)
+        .await
+        .unwrap_or_else(|e| panic!("the Redshift connection options were refused: {e}"));
+    assert_eq!(wh.query_i64("SELECT CAST(1 AS BIGINT)").await.unwrap(), 1);
+    wh.close().await;
+}

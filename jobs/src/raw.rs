@@ -89,21 +89,13 @@ fn file_name(path: &Path) -> String {
 pub async fn land_file(lake: &Lake, path: &Path, source: &str) -> Result<Landed, LakeError> {
     let sha256 = sha256_of(lake, path).await?;
     let key = format!("{OBJECTS}/{sha256}/{}", file_name(path));
-    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     // A put is atomic (S3, and the local store's write-then-rename), so an
     // object that exists is whole.
     let uploaded = !lake.exists(&key).await?;
     if uploaded {
         lake.upload_file(path, &key).await?;
     }
-    info!(file = %path.display(), key, bytes, uploaded, "landed");
-    Ok(Landed {
-        key,
-        bytes,
-        sha256,
-        source: source.into(),
-        uploaded,
-    })
+    Ok(landed(path, key, sha256, source, uploaded))
 }
 
 /// Lands a local ratings file as parts of about `part_bytes` in a folder
@@ -118,7 +110,6 @@ pub async fn land_ratings(
     let name = file_name(path);
     let stem = name.strip_suffix(".csv").unwrap_or(&name);
     let key = format!("{OBJECTS}/{sha256}/{stem}");
-    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let marker = format!("{key}/{COMPLETE_MARKER}");
     let uploaded = !lake.exists(&marker).await?;
     if uploaded {
@@ -127,14 +118,20 @@ pub async fn land_ratings(
         lake.put(&marker, parts.len().to_string().into_bytes())
             .await?;
     }
+    Ok(landed(path, key, sha256, source, uploaded))
+}
+
+/// What landing `path` at `key` gave, logged.
+fn landed(path: &Path, key: String, sha256: String, source: &str, uploaded: bool) -> Landed {
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     info!(file = %path.display(), key, bytes, uploaded, "landed");
-    Ok(Landed {
+    Landed {
         key,
         bytes,
         sha256,
         source: source.into(),
         uploaded,
-    })
+    }
 }
 
 /// Records what `run_id` read.

@@ -250,3 +250,20 @@ impl S3 {
         ]
     }
 }
+
+/// Copies the real sample into `dir` as a run's inputs a test may edit:
+/// `dir/kaggle/` (movies_metadata.csv, links.csv, ratings_small.csv as
+/// ratings.csv) and `dir/cpi.csv`.
+pub fn copy_sample(shared: &Path, dir: &Path) {
+    let kaggle = dir.join("kaggle");
+    std::fs::create_dir_all(&kaggle).unwrap();
+    let sample = shared.join("kaggle-sample");
+    for (from, to) in [
+        ("movies_metadata.csv", "movies_metadata.csv"),
+        ("links.csv", "links.csv"),
+        ("ratings_small.csv", "ratings.csv"),
+    ] {
+        std::fs::copy(sample.join(from), kaggle.join(to)).unwrap();
+    }
+    std::fs::copy(shared.join("fred/CUSR0000SS62031.csv"), dir.join("cpi.csv")).unwrap();
+}

@@ -145,44 +145,80 @@ fn open(path: &Path) -> Result<BufReader<File>, StreamError> {
         })
 }
 
-/// Appends the rows of a finished reject file to the rejects table, after
-/// the rows it holds, a batch at a time.
-fn append(rejects: &mut Table<Reject>, later: Table<Reject>) -> Result<(), StreamError> {
-    let (_, path, _) = later.finish()?;
-    rejects.flush()?;
-    let write_err = |source| StreamError::Write {
-        table: "rejects",
-        source,
-    };
-    let file = File::open(&path).map_err(|source| StreamError::Open {
-        file: path.display().to_string(),
-        source,
-    })?;
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-        .map_err(|e| write_err(e.into()))?;
-    for batch in reader {
-        let batch = batch.map_err(|e| write_err(WriteError::Parquet(e.into())))?;
-        rejects.file.write(&batch).map_err(write_err)?;
+/// The rejects table, and the rejects counted by (file, action, reason).
+struct Rejects {
+    table: Table<Reject>,
+    counts: BTreeMap<(String, String, String), u64>,
+}
+
+impl Rejects {
+    fn count(&mut self, r: &Reject) {
+        *self
+            .counts
+            .entry((r.file.clone(), r.action.to_string(), r.reason.clone()))
+            .or_default() += 1;
     }
-    Ok(())
+
+    fn push(&mut self, r: Reject) -> Result<(), StreamError> {
+        self.count(&r);
+        self.table.push(r)
+    }
+
+    /// Appends the rows of a finished reject file after the rows the table
+    /// holds, a batch at a time.
+    fn append(&mut self, later: Table<Reject>) -> Result<(), StreamError> {
+        let (_, path, _) = later.finish()?;
+        self.table.flush()?;
+        let write_err = |source| StreamError::Write {
+            table: "rejects",
+            source,
+        };
+        let file = File::open(&path).map_err(|source| StreamError::Open {
+            file: path.display().to_string(),
+            source,
+        })?;
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+            .map_err(|e| write_err(e.into()))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| write_err(WriteError::Parquet(e.into())))?;
+            self.table.file.write(&batch).map_err(write_err)?;
+        }
+        Ok(())
+    }
+}
+
+/// Stages one raw file: its rows go to `row`, its record rejects straight to
+/// the rejects table, its value rejects after them once the file is read
+/// (the order staging has always written; see [`Staged`]).
+fn stage_file<T>(
+    out: &Path,
+    file: &'static str,
+    staged: impl Iterator<Item = Result<Staged<T>, ReadError>>,
+    mut row: impl FnMut(T) -> Result<(), StreamError>,
+    rejects: &mut Rejects,
+) -> Result<(), StreamError> {
+    let mut later = Table::create(out, file, tables::rejects_batch)?;
+    for s in staged {
+        match s? {
+            Staged::Row(r) => row(r)?,
+            Staged::RecordReject(r) => rejects.push(r)?,
+            Staged::Reject(r) => {
+                rejects.count(&r);
+                later.push(r)?
+            }
+        }
+    }
+    rejects.append(later)
 }
 
 /// Stages the raw files into parquet files under `out`, in the order of
 /// [`super::STAGED_TABLES`]. Blocking: run it off the async runtime.
-///
-/// Per raw file, the rejects table lists record rejects (the CSV's shape)
-/// before value rejects, as staging always has; value rejects wait in a file
-/// of their own until their raw file is read.
 pub fn stage_files(raw: &LocalRaw, out: &Path) -> Result<Written, StreamError> {
-    let mut rejects = Table::create(out, "rejects", tables::rejects_batch)?;
-    let mut counts: BTreeMap<(String, String, String), u64> = BTreeMap::new();
-    let mut count = |r: &Reject| {
-        *counts
-            .entry((r.file.clone(), r.action.to_string(), r.reason.clone()))
-            .or_default() += 1;
+    let mut rejects = Rejects {
+        table: Table::create(out, "rejects", tables::rejects_batch)?,
+        counts: BTreeMap::new(),
     };
-
     let mut movie_tables = MovieTables {
         movies: Table::create(out, "movies", tables::movies_batch)?,
         genres: TableFile::create(
@@ -194,39 +230,25 @@ pub fn stage_files(raw: &LocalRaw, out: &Path) -> Result<Written, StreamError> {
             source,
         })?,
     };
-    let mut later = Table::create(out, "movie-value-rejects", tables::rejects_batch)?;
-    for staged in Movies::new(open(&raw.movies)?)? {
-        match staged? {
-            Staged::Row(movie) => movie_tables.push(movie)?,
-            Staged::RecordReject(r) => {
-                count(&r);
-                rejects.push(r)?
-            }
-            Staged::Reject(r) => {
-                count(&r);
-                later.push(r)?
-            }
-        }
-    }
+    let movies = Movies::new(open(&raw.movies)?)?;
+    stage_file(
+        out,
+        "movie-value-rejects",
+        movies,
+        |m| movie_tables.push(m),
+        &mut rejects,
+    )?;
     movie_tables.flush()?;
-    append(&mut rejects, later)?;
 
     let mut links: Table<Link> = Table::create(out, "links", tables::links_batch)?;
-    let mut later = Table::create(out, "link-value-rejects", tables::rejects_batch)?;
-    for staged in Links::new(open(&raw.links)?)? {
-        match staged? {
-            Staged::Row(link) => links.push(link)?,
-            Staged::RecordReject(r) => {
-                count(&r);
-                rejects.push(r)?
-            }
-            Staged::Reject(r) => {
-                count(&r);
-                later.push(r)?
-            }
-        }
-    }
-    append(&mut rejects, later)?;
+    let staged_links = Links::new(open(&raw.links)?)?;
+    stage_file(
+        out,
+        "link-value-rejects",
+        staged_links,
+        |l| links.push(l),
+        &mut rejects,
+    )?;
 
     // The CPI series is a few hundred months: read whole.
     let cpi_bytes = std::fs::read(&raw.cpi).map_err(|source| StreamError::Open {
@@ -235,7 +257,6 @@ pub fn stage_files(raw: &LocalRaw, out: &Path) -> Result<Written, StreamError> {
     })?;
     let (series, cpi_rejects) = cpi::stage(&raw.cpi_file, &cpi_bytes)?;
     for r in cpi_rejects {
-        count(&r);
         rejects.push(r)?;
     }
     let write_err = |table| move |source| StreamError::Write { table, source };
@@ -254,10 +275,10 @@ pub fn stage_files(raw: &LocalRaw, out: &Path) -> Result<Written, StreamError> {
         ("movie_genres", genres_path, genre_rows),
         links.finish()?,
         ("cpi", cpi_path, cpi_rows),
-        rejects.finish()?,
+        rejects.table.finish()?,
     ];
     Ok(Written {
         tables,
-        rejects: counts,
+        rejects: rejects.counts,
     })
 }

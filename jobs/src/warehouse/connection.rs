@@ -50,14 +50,15 @@ impl Warehouse {
             url: url.clone(),
             source,
         };
-        let mut options = PgConnectOptions::from_str(w.url.expose())
+        // The same startup parameters for both flavours: sqlx sends user,
+        // database, DateStyle=ISO, client_encoding, TimeZone and
+        // extra_float_digits, which Redshift accepts. (An `options` entry
+        // such as `datestyle=ISO, MDY` went out unescaped as
+        // `-c datestyle=ISO, MDY`, which a PostgreSQL-protocol server refuses:
+        // `invalid value for parameter "DateStyle": "ISO,"`.)
+        let options = PgConnectOptions::from_str(w.url.expose())
             .map_err(connect_err)?
             .application_name("movielens");
-        if flavour == Flavour::Redshift {
-            // Redshift rejects most startup parameters Postgres accepts; sqlx
-            // sends only these, which Redshift knows.
-            options = options.options([("datestyle", "ISO, MDY")]);
-        }
         let conn = tokio::time::timeout(
             Duration::from_secs(settings.warehouse.connect_timeout_secs),
             options.connect(),
