@@ -152,11 +152,7 @@ impl Warehouse {
 
     /// Statements recording [`SCHEMA_VERSION`] (inside a load's transaction).
     pub fn record_version_sql(&self) -> Vec<String> {
-        let s = &self.schema;
-        vec![
-            format!("DELETE FROM {s}.schema_version"),
-            format!("INSERT INTO {s}.schema_version (version) VALUES ({SCHEMA_VERSION})"),
-        ]
+        record_version_statements(&self.schema)
     }
 
     /// Runs `statements` in one transaction (all or nothing).
@@ -195,6 +191,14 @@ impl Warehouse {
 }
 
 /// The statement recording a finished load (inside the swap transaction).
+/// Statements recording [`SCHEMA_VERSION`] in `schema`.
+pub fn record_version_statements(s: &str) -> Vec<String> {
+    vec![
+        format!("DELETE FROM {s}.schema_version"),
+        format!("INSERT INTO {s}.schema_version (version) VALUES ({SCHEMA_VERSION})"),
+    ]
+}
+
 pub fn record_load_sql(
     schema: &str,
     run_id: &str,

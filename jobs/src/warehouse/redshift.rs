@@ -102,6 +102,26 @@ pub fn table_statements(
     ]
 }
 
+/// The load transaction's first statements: the lock, and for a warehouse at
+/// another schema version (`found`) its tables replaced and the version
+/// recorded (`record_version`), so the next load over an unchanged schema
+/// neither drops nor recreates a table: analysts' views and grants stay.
+pub fn schema_statements(
+    schema: &str,
+    found: Option<i32>,
+    record_version: Vec<String>,
+) -> Vec<String> {
+    let mut statements = vec![format!("LOCK {schema}.loads")];
+    if found != Some(super::schema::SCHEMA_VERSION) {
+        for table in TABLES {
+            statements.push(format!("DROP TABLE IF EXISTS {schema}.{}", table.name));
+            statements.push(table.create(Flavour::Redshift, schema, false));
+        }
+        statements.extend(record_version);
+    }
+    statements
+}
+
 /// Loads the published curated run into Redshift.
 pub async fn load(
     wh: &mut Warehouse,
@@ -121,14 +141,7 @@ pub async fn load(
     let started = Instant::now();
     let found = wh.ensure_schema().await?;
     let schema = wh.schema.clone();
-    let mut statements = vec![format!("LOCK {schema}.loads")];
-    if found != Some(super::schema::SCHEMA_VERSION) {
-        // Tables of another version are replaced inside the load's transaction.
-        for table in TABLES {
-            statements.push(format!("DROP TABLE IF EXISTS {schema}.{}", table.name));
-            statements.push(table.create(Flavour::Redshift, &schema, false));
-        }
-    }
+    let mut statements = schema_statements(&schema, found, wh.record_version_sql());
     let mut summary = LoadSummary {
         run_id: curated.run_id.clone(),
         tables: Vec::new(),
@@ -197,6 +210,48 @@ mod tests {
             manifest_key("r1", "fact_rating"),
             "curated/runs/r1/_redshift/fact_rating.manifest"
         );
+    }
+
+    #[test]
+    fn a_load_over_the_current_schema_drops_nothing_and_a_new_schema_is_recorded() {
+        let version = vec!["RECORD VERSION".to_string()];
+        let current = schema_statements(
+            "movielens",
+            Some(crate::warehouse::schema::SCHEMA_VERSION),
+            version.clone(),
+        );
+        assert_eq!(current, ["LOCK movielens.loads"]);
+        for older in [None, Some(crate::warehouse::schema::SCHEMA_VERSION - 1)] {
+            let replaced = schema_statements("movielens", older, version.clone());
+            let drops = replaced
+                .iter()
+                .filter(|s| s.starts_with("DROP TABLE"))
+                .count();
+            assert_eq!(drops, TABLES.len(), "{older:?}");
+            assert_eq!(replaced.last().unwrap(), "RECORD VERSION", "{older:?}");
+        }
+    }
+
+    /// Every statement of one whole load over a warehouse at an older schema
+    /// version, as the transaction runs them. CI parses this snapshot with
+    /// sqlfluff's Redshift grammar (tests/deploy/redshift_parse.sh).
+    #[test]
+    fn a_whole_load_over_an_older_schema_matches_the_reviewed_snapshot() {
+        let role = "arn:aws:iam::123456789012:role/movielens-redshift-copy";
+        let schema = "movielens";
+        let mut sql = vec!["BEGIN".to_string()];
+        sql.extend(schema_statements(
+            schema,
+            Some(crate::warehouse::schema::SCHEMA_VERSION - 1),
+            crate::warehouse::connection::record_version_statements(schema),
+        ));
+        for t in TABLES {
+            let url = format!("s3://lake/p/{}", manifest_key("r1", t.name));
+            sql.extend(table_statements(schema, t, &url, role));
+        }
+        sql.push(record_load_sql(schema, "r1", "r1", 123, 4.5));
+        sql.push("COMMIT".into());
+        assert_snapshot("redshift_full_load.sql", &(sql.join(";\n\n") + ";\n"));
     }
 
     #[test]
