@@ -206,7 +206,19 @@ pub fn record_load_sql(
     rows: u64,
     seconds: f64,
 ) -> String {
-    let loaded_at = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S");
+    let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
+    record_load_sql_at(schema, run_id, staging_run, rows, seconds, &now)
+}
+
+/// [`record_load_sql`] at a given `loaded_at` (`YYYY-MM-DD HH:MM:SS`, UTC).
+pub fn record_load_sql_at(
+    schema: &str,
+    run_id: &str,
+    staging_run: &str,
+    rows: u64,
+    seconds: f64,
+    loaded_at: &str,
+) -> String {
     format!(
         "INSERT INTO {schema}.loads (run_id, staging_run, schema_version, loaded_at, rows_loaded, seconds) \
          VALUES ({}, {}, {SCHEMA_VERSION}, TIMESTAMP '{loaded_at}', {rows}, {seconds:.3})",

@@ -249,7 +249,14 @@ mod tests {
             let url = format!("s3://lake/p/{}", manifest_key("r1", t.name));
             sql.extend(table_statements(schema, t, &url, role));
         }
-        sql.push(record_load_sql(schema, "r1", "r1", 123, 4.5));
+        sql.push(crate::warehouse::connection::record_load_sql_at(
+            schema,
+            "r1",
+            "r1",
+            123,
+            4.5,
+            "2026-12-01 00:00:00",
+        ));
         sql.push("COMMIT".into());
         assert_snapshot("redshift_full_load.sql", &(sql.join(";\n\n") + ";\n"));
     }

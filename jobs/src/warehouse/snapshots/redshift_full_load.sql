@@ -452,6 +452,6 @@ SELECT "cpi_base_month", "base_cpi", "movies_before_cpi_window", "movies_without
 
 DROP TABLE stage_cpi_window;
 
-INSERT INTO movielens.loads (run_id, staging_run, schema_version, loaded_at, rows_loaded, seconds) VALUES ('r1', 'r1', 2, TIMESTAMP '2026-12-01 17:01:15', 123, 4.500);
+INSERT INTO movielens.loads (run_id, staging_run, schema_version, loaded_at, rows_loaded, seconds) VALUES ('r1', 'r1', 2, TIMESTAMP '2026-12-01 00:00:00', 123, 4.500);
 
 COMMIT;
