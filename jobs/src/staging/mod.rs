@@ -20,7 +20,7 @@ use tracing::info;
 
 use crate::lake::{Lake, LakeError, Published, Zone};
 
-pub use tables::{STAGED_TABLES, write_parquet};
+pub use tables::STAGED_TABLES;
 
 /// What staging a file yields, in file order: a typed row, or a reject.
 /// Rejects come in two kinds, kept apart because the rejects table lists a

@@ -16,7 +16,6 @@ use super::Reject;
 use super::cpi::CpiSeries;
 use super::links::Link;
 use super::movies::Movie;
-use crate::lake::{Lake, LakeError};
 
 /// Tables staging writes, in the order it writes them.
 pub const STAGED_TABLES: [&str; 5] = ["movies", "movie_genres", "links", "cpi", "rejects"];
@@ -236,17 +235,5 @@ fn writer_properties() -> WriterProperties {
 pub enum WriteError {
     #[error(transparent)]
     Parquet(#[from] parquet::errors::ParquetError),
-    #[error(transparent)]
-    Lake(#[from] LakeError),
 }
 
-/// Writes one batch as a parquet file at `key` (staged tables are small enough
-/// to encode in memory).
-pub async fn write_parquet(lake: &Lake, key: &str, batch: &RecordBatch) -> Result<(), WriteError> {
-    let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(writer_properties()))?;
-    writer.write(batch)?;
-    writer.close()?;
-    lake.put(key, buf).await?;
-    Ok(())
-}
