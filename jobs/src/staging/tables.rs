@@ -236,4 +236,3 @@ pub enum WriteError {
     #[error(transparent)]
     Parquet(#[from] parquet::errors::ParquetError),
 }
-
