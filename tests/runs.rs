@@ -470,6 +470,23 @@ async fn the_s3_lease_refuses_a_second_writer_and_expires_with_a_dead_holder() {
             .unwrap()
             .is_none()
     );
+
+    // A takeover replaces only the lease it read: one changed since (another
+    // writer took it over first) is left alone.
+    lake.write_json("_LOCK.json", &lease(lapsed)).await.unwrap();
+    let (_, read_at) = lake
+        .read_json_versioned::<Holder>("_LOCK.json")
+        .await
+        .unwrap()
+        .unwrap();
+    lake.write_json("_LOCK.json", &lease(soon)).await.unwrap();
+    let replaced = lake
+        .put_if_version("_LOCK.json", b"{}".to_vec(), read_at)
+        .await
+        .unwrap();
+    assert!(!replaced, "a lease changed since it was read was replaced");
+    let kept: Holder = lake.read_json("_LOCK.json").await.unwrap().unwrap();
+    assert_eq!(kept.expires_at, lease(soon).expires_at);
 }
 
 /// `run.deadline_secs` bounds a whole command: past it the command stops,

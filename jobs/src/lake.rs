@@ -345,6 +345,58 @@ impl Lake {
         }
     }
 
+    /// The JSON at `key` and the version it was read at (for
+    /// [`Lake::put_if_version`]); `None` when there is no such object.
+    pub async fn read_json_versioned<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<(T, object_store::UpdateVersion)>> {
+        let result = match self.store.get(&self.path(key)).await {
+            Ok(r) => r,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.store_err("reading", key)(e)),
+        };
+        let version = object_store::UpdateVersion {
+            e_tag: result.meta.e_tag.clone(),
+            version: result.meta.version.clone(),
+        };
+        let bytes = result
+            .bytes()
+            .await
+            .map_err(self.store_err("reading", key))?;
+        let value = serde_json::from_slice(&bytes).map_err(|source| LakeError::BadPointer {
+            root: self.root.clone(),
+            key: key.to_string(),
+            source,
+        })?;
+        Ok(Some((value, version)))
+    }
+
+    /// Replaces the object at `key` only if it is still at `version`; false
+    /// if someone changed or removed it since (S3's `If-Match`).
+    pub async fn put_if_version(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        version: object_store::UpdateVersion,
+    ) -> Result<bool> {
+        let opts = object_store::PutOptions {
+            mode: object_store::PutMode::Update(version),
+            ..Default::default()
+        };
+        match self
+            .store
+            .put_opts(&self.path(key), PutPayload::from(bytes), opts)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(
+                object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. },
+            ) => Ok(false),
+            Err(e) => Err(self.store_err("replacing", key)(e)),
+        }
+    }
+
     /// Deletes the object at `key` (no error if it is gone already).
     pub async fn delete(&self, key: &str) -> Result<()> {
         match self.store.delete(&self.path(key)).await {
@@ -486,8 +538,7 @@ impl Lake {
     /// Makes `published` the run readers of `zone` see. Called only after every
     /// table of the run is complete.
     pub async fn publish(&self, zone: Zone, published: &Published) -> Result<()> {
-        let json = serde_json::to_vec_pretty(published).expect("Published serialises");
-        self.put(&Self::pointer_key(zone), json).await
+        self.write_json(&Self::pointer_key(zone), published).await
     }
 
     fn run_record_key(zone: Zone, run_id: &str) -> String {
@@ -500,8 +551,7 @@ impl Lake {
     /// Records that every table of `run` in `zone` is written: the run can be
     /// read by its id (checked, published, diagnosed) whatever is published.
     pub async fn record_run(&self, zone: Zone, run: &Published) -> Result<()> {
-        let json = serde_json::to_vec_pretty(run).expect("Published serialises");
-        self.put(&Self::run_record_key(zone, &run.run_id), json)
+        self.write_json(&Self::run_record_key(zone, &run.run_id), run)
             .await
     }
 
@@ -514,18 +564,33 @@ impl Lake {
 
     /// The ids of every run with a folder in `zone`, complete or not, sorted.
     pub async fn run_ids(&self, zone: Zone) -> Result<Vec<String>> {
-        let prefix = format!("{}/runs/", zone.name());
-        let mut ids: Vec<String> = self
-            .list(&prefix)
+        self.folders_under(&format!("{}/runs/", zone.name())).await
+    }
+
+    /// The names of the folders right under `prefix` (ending in `/`), sorted.
+    pub async fn folders_under(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self
+            .list(prefix)
             .await?
             .into_iter()
             .filter_map(|(key, _)| {
-                let rest = key.strip_prefix(&prefix)?;
-                rest.split('/').next().map(str::to_string)
+                let rest = key.strip_prefix(prefix)?;
+                let (folder, _) = rest.split_once('/')?;
+                Some(folder.to_string())
             })
             .collect();
-        ids.dedup();
-        Ok(ids)
+        // list() is sorted, so a folder's keys are adjacent.
+        names.dedup();
+        Ok(names)
+    }
+
+    /// The run `_CURRENT.json` of `zone` names, if any run was published.
+    pub async fn published_id(&self, zone: Zone) -> Result<Option<String>> {
+        match self.current(zone).await {
+            Ok(p) => Ok(Some(p.run_id)),
+            Err(LakeError::NothingPublished { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Writes `value` as JSON at `key`.
@@ -536,43 +601,23 @@ impl Lake {
 
     /// Reads the JSON at `key`; `None` when there is no such object.
     pub async fn read_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
-        let bytes = match self.store.get(&self.path(key)).await {
-            Ok(r) => r.bytes().await.map_err(self.store_err("reading", key))?,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(self.store_err("reading", key)(e)),
-        };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|source| LakeError::BadPointer {
-                root: self.root.clone(),
-                key: key.to_string(),
-                source,
-            })
+        Ok(self.read_json_versioned(key).await?.map(|(value, _)| value))
     }
 
     /// The run readers of `zone` see.
     pub async fn current(&self, zone: Zone) -> Result<Published> {
         let key = Self::pointer_key(zone);
-        let bytes = match self.store.get(&self.path(&key)).await {
-            Ok(r) => r.bytes().await.map_err(self.store_err("reading", &key))?,
-            Err(object_store::Error::NotFound { .. }) => {
-                return Err(LakeError::NothingPublished {
-                    root: self.root.clone(),
-                    zone: zone.name(),
-                    key,
-                    hint: match zone {
-                        Zone::Staging => "stage",
-                        Zone::Curated => "transform",
-                    },
-                });
-            }
-            Err(e) => return Err(self.store_err("reading", &key)(e)),
-        };
-        serde_json::from_slice(&bytes).map_err(|source| LakeError::BadPointer {
-            root: self.root.clone(),
-            key,
-            source,
-        })
+        self.read_json(&key)
+            .await?
+            .ok_or_else(|| LakeError::NothingPublished {
+                root: self.root.clone(),
+                zone: zone.name(),
+                key,
+                hint: match zone {
+                    Zone::Staging => "stage",
+                    Zone::Curated => "transform",
+                },
+            })
     }
 }
 

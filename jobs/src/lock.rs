@@ -177,7 +177,7 @@ async fn try_lease(lake: &Lake, command: &str) -> Result<Result<LakeLock, Holder
     let mine = me(command, Some(lease_until()));
     let body = || serde_json::to_vec(&mine).expect("holder serialises");
     if !lake.put_if_absent(LEASE_KEY, body()).await? {
-        let Some(holder) = lake.read_json::<Holder>(LEASE_KEY).await? else {
+        let Some((holder, version)) = lake.read_json_versioned::<Holder>(LEASE_KEY).await? else {
             // Released between our put and our read: try again.
             return Box::pin(try_lease(lake, command)).await;
         };
@@ -185,9 +185,10 @@ async fn try_lease(lake: &Lake, command: &str) -> Result<Result<LakeLock, Holder
             return Ok(Err(holder));
         }
         warn!(holder = %holder, "taking over an expired lake lease");
-        lake.delete(LEASE_KEY).await?;
-        if !lake.put_if_absent(LEASE_KEY, body()).await? {
-            // Another writer took it over first.
+        // Replaced only if it is still the lapsed lease we read: of two
+        // writers taking it over at once, exactly one wins (a delete then a
+        // create would let the second delete the first one's new lease).
+        if !lake.put_if_version(LEASE_KEY, body(), version).await? {
             let holder = lake.read_json::<Holder>(LEASE_KEY).await?.unwrap_or(holder);
             return Ok(Err(holder));
         }

@@ -46,8 +46,21 @@ pub struct RunManifest {
     pub inputs: BTreeMap<String, Landed>,
 }
 
+/// Where runs record what they read (`<RUNS><run_id>/manifest.json`).
+pub const RUNS: &str = "raw/runs/";
+
 pub fn manifest_key(run_id: &str) -> String {
-    format!("raw/runs/{run_id}/manifest.json")
+    format!("{RUNS}{run_id}/manifest.json")
+}
+
+/// The object folder (`raw/objects/<sha256>`) a landed key is under.
+pub fn object_dir(key: &str) -> String {
+    let rest = key
+        .strip_prefix(OBJECTS)
+        .and_then(|r| r.strip_prefix('/'))
+        .unwrap_or(key);
+    let sha = rest.split('/').next().unwrap_or(rest);
+    format!("{OBJECTS}/{sha}")
 }
 
 /// SHA-256 of a local file, streamed.

@@ -91,7 +91,7 @@ pub async fn check_and_publish(
 ) -> Result<CheckReport, PublishError> {
     let report = checks::check_lake(settings, lake, Which::Run(run_id)).await?;
     lake.write_json(&checks_key(run_id), &report).await?;
-    let failed: Vec<String> = report.failed().iter().map(|c| c.check.clone()).collect();
+    let failed = report.failed_names();
     if !failed.is_empty() {
         return Err(PublishError::Failed {
             run_id: run_id.into(),
@@ -130,18 +130,14 @@ async fn publish_checked(lake: &Lake, run_id: &str) -> Result<(), PublishError> 
 
 /// Every curated run of the lake, oldest first, with its state.
 pub async fn list(lake: &Lake) -> Result<Vec<RunInfo>, LakeError> {
-    let published = match lake.current(Zone::Curated).await {
-        Ok(p) => Some(p.run_id),
-        Err(LakeError::NothingPublished { .. }) => None,
-        Err(e) => return Err(e),
-    };
+    let published = lake.published_id(Zone::Curated).await?;
     let mut out = Vec::new();
     for run_id in lake.run_ids(Zone::Curated).await? {
         let record = lake.run(Zone::Curated, &run_id).await?;
         let checked: Option<CheckReport> = lake.read_json(&checks_key(&run_id)).await?;
-        let failed_checks: Vec<String> = checked
+        let failed_checks = checked
             .as_ref()
-            .map(|r| r.failed().iter().map(|c| c.check.clone()).collect())
+            .map(CheckReport::failed_names)
             .unwrap_or_default();
         let state = match (&record, &checked) {
             _ if published.as_deref() == Some(run_id.as_str()) => RunState::Published,
@@ -193,24 +189,10 @@ async fn run_time(lake: &Lake, run_id: &str) -> Result<String, LakeError> {
 /// run's folders in every zone, its report and manifest, then the raw files
 /// that no kept run and not the latest extract reads. Hold the lake's lock.
 pub async fn prune(lake: &Lake, keep: usize) -> Result<Pruned, LakeError> {
-    let published = match lake.current(Zone::Curated).await {
-        Ok(p) => Some(p.run_id),
-        Err(LakeError::NothingPublished { .. }) => None,
-        Err(e) => return Err(e),
-    };
+    let published = lake.published_id(Zone::Curated).await?;
     let mut ids: Vec<String> = lake.run_ids(Zone::Curated).await?;
     ids.extend(lake.run_ids(Zone::Staging).await?);
-    ids.extend(
-        lake.list("raw/runs/")
-            .await?
-            .into_iter()
-            .filter_map(|(k, _)| {
-                k.strip_prefix("raw/runs/")?
-                    .split('/')
-                    .next()
-                    .map(String::from)
-            }),
-    );
+    ids.extend(lake.folders_under(crate::raw::RUNS).await?);
     ids.sort();
     ids.dedup();
     let mut timed = Vec::new();
@@ -228,7 +210,7 @@ pub async fn prune(lake: &Lake, keep: usize) -> Result<Pruned, LakeError> {
             format!("curated/runs/{id}/"),
             format!("staging/runs/{id}/"),
             format!("reports/{id}/"),
-            format!("raw/runs/{id}/"),
+            format!("{}{id}/", crate::raw::RUNS),
         ] {
             lake.delete_prefix(&prefix).await?;
         }
@@ -236,19 +218,24 @@ pub async fn prune(lake: &Lake, keep: usize) -> Result<Pruned, LakeError> {
     }
     // Raw objects still read: by the kept runs' manifests and the latest extract.
     let mut referenced = std::collections::BTreeSet::new();
-    for (key, _) in lake.list("raw/runs/").await? {
+    for (key, _) in lake.list(crate::raw::RUNS).await? {
         if let Some(m) = lake.read_json::<crate::raw::RunManifest>(&key).await? {
-            referenced.extend(m.inputs.values().map(|l| object_dir(&l.key)));
+            referenced.extend(m.inputs.values().map(|l| crate::raw::object_dir(&l.key)));
         }
     }
     if let Some(extract) = crate::extract::latest(lake).await? {
-        referenced.extend(extract.entries.iter().map(|e| object_dir(&e.key)));
+        referenced.extend(
+            extract
+                .entries
+                .iter()
+                .map(|e| crate::raw::object_dir(&e.key)),
+        );
     }
     let mut dirs: Vec<String> = lake
         .list(&format!("{}/", crate::raw::OBJECTS))
         .await?
         .into_iter()
-        .map(|(k, _)| object_dir(&k))
+        .map(|(k, _)| crate::raw::object_dir(&k))
         .collect();
     dirs.dedup();
     for dir in dirs {
@@ -257,9 +244,4 @@ pub async fn prune(lake: &Lake, keep: usize) -> Result<Pruned, LakeError> {
         }
     }
     Ok(pruned)
-}
-
-/// `raw/objects/<sha256>` of a key under it.
-fn object_dir(key: &str) -> String {
-    key.split('/').take(3).collect::<Vec<_>>().join("/")
 }

@@ -127,6 +127,23 @@ pub struct CheckResult {
     pub expected: Rule,
 }
 
+impl CheckResult {
+    /// `observed` judged against `expected`.
+    fn judged(check: String, observed: f64, expected: Rule) -> Self {
+        Self {
+            passed: expected.holds(observed),
+            check,
+            observed,
+            expected,
+        }
+    }
+}
+
+/// `part / whole`, 0 for nothing at all (an empty input rejects nothing).
+fn fraction(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 { part / whole } else { 0.0 }
+}
+
 /// All checks of one invocation.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct CheckReport {
@@ -140,6 +157,11 @@ pub struct CheckReport {
 impl CheckReport {
     pub fn failed(&self) -> Vec<&CheckResult> {
         self.checks.iter().filter(|c| !c.passed).collect()
+    }
+
+    /// The names of the failed checks.
+    pub fn failed_names(&self) -> Vec<String> {
+        self.failed().iter().map(|c| c.check.clone()).collect()
     }
 }
 
@@ -280,27 +302,24 @@ fn model_checks(top_n: usize) -> Vec<(String, String, Rule)> {
     checks
 }
 
-/// Repeated ratings as a fraction of fact_rating's rows, against
-/// `checks.max_rejected_fraction`.
-async fn duplicate_ratings(
+/// The model checks on `target`, then repeated ratings as a fraction of
+/// `fact_rows`, against `checks.max_rejected_fraction`.
+async fn run_model_checks(
     target: &mut Target<'_>,
+    settings: &Settings,
     fact_rows: u64,
-    limit: f64,
-) -> Result<CheckResult, CheckError> {
+    out: &mut Vec<CheckResult>,
+) -> Result<(), CheckError> {
+    run_all(target, model_checks(settings.answers.top_n), out).await?;
     let repeated = target
         .scalar("duplicate_ratings", DUPLICATE_RATINGS)
         .await?;
-    let fraction = if fact_rows > 0 {
-        repeated as f64 / fact_rows as f64
-    } else {
-        0.0
-    };
-    Ok(CheckResult {
-        check: "duplicate_ratings fact_rating".into(),
-        passed: Rule::AtMost(limit).holds(fraction),
-        observed: fraction,
-        expected: Rule::AtMost(limit),
-    })
+    out.push(CheckResult::judged(
+        "duplicate_ratings fact_rating".into(),
+        fraction(repeated as f64, fact_rows as f64),
+        Rule::AtMost(settings.checks.max_rejected_fraction),
+    ));
+    Ok(())
 }
 
 async fn run_all(
@@ -310,12 +329,7 @@ async fn run_all(
 ) -> Result<(), CheckError> {
     for (name, sql, rule) in checks {
         let observed = target.scalar(&name, &sql).await? as f64;
-        out.push(CheckResult {
-            passed: rule.holds(observed),
-            check: name,
-            observed,
-            expected: rule,
-        });
+        out.push(CheckResult::judged(name, observed, rule));
     }
     Ok(())
 }
@@ -385,23 +399,19 @@ async fn rejected_fractions(
             (v(0), v(1))
         })
         .unwrap_or((0.0, 0.0));
-    let fraction = if total > 0.0 { invalid / total } else { 0.0 };
-    out.push(CheckResult {
-        check: "rejected_fraction ratings".into(),
-        observed: fraction,
-        expected: Rule::AtMost(limit),
-        passed: Rule::AtMost(limit).holds(fraction),
-    });
+    out.push(CheckResult::judged(
+        "rejected_fraction ratings".into(),
+        fraction(invalid, total),
+        Rule::AtMost(limit),
+    ));
     for table in ["movies", "links", "cpi"] {
         let n = dropped_by_table.get(table).copied().unwrap_or(0.0);
         let total = staging.tables.get(table).copied().unwrap_or(0) as f64 + n;
-        let fraction = if total > 0.0 { n / total } else { 0.0 };
-        out.push(CheckResult {
-            check: format!("rejected_fraction {table}"),
-            observed: fraction,
-            expected: Rule::AtMost(limit),
-            passed: Rule::AtMost(limit).holds(fraction),
-        });
+        out.push(CheckResult::judged(
+            format!("rejected_fraction {table}"),
+            fraction(n, total),
+            Rule::AtMost(limit),
+        ));
     }
     Ok(out)
 }
@@ -416,15 +426,7 @@ pub async fn check_lake(
     let (ctx, curated) = local_curated_context(lake, which).await?;
     let mut checks = rejected_fractions(lake, settings, &ctx, &curated).await?;
     let fact_rows = curated.tables.get("fact_rating").copied().unwrap_or(0);
-    let mut target = Target::Lake(ctx);
-    run_all(
-        &mut target,
-        model_checks(settings.answers.top_n),
-        &mut checks,
-    )
-    .await?;
-    let limit = settings.checks.max_rejected_fraction;
-    checks.push(duplicate_ratings(&mut target, fact_rows, limit).await?);
+    run_model_checks(&mut Target::Lake(ctx), settings, fact_rows, &mut checks).await?;
     Ok(CheckReport {
         target: format!("lake {}", lake.root()),
         run_id: curated.run_id,
@@ -440,8 +442,6 @@ pub async fn check(settings: &Settings, lake: &Lake) -> Result<CheckReport, Chec
     }
     let (ctx, curated) = local_curated_context(lake, Which::Published).await?;
     let mut checks = rejected_fractions(lake, settings, &ctx, &curated).await?;
-    let top_n = settings.answers.top_n;
-    let limit = settings.checks.max_rejected_fraction;
     let fact_rows = curated.tables.get("fact_rating").copied().unwrap_or(0);
     let mut wh = Warehouse::connect(settings).await?;
     let loaded = wh.loaded_run().await?;
@@ -466,8 +466,7 @@ pub async fn check(settings: &Settings, lake: &Lake) -> Result<CheckReport, Chec
     let target = format!("warehouse {}", wh.url);
     let mut on_warehouse = Target::Warehouse(&mut wh);
     run_all(&mut on_warehouse, row_counts, &mut checks).await?;
-    run_all(&mut on_warehouse, model_checks(top_n), &mut checks).await?;
-    checks.push(duplicate_ratings(&mut on_warehouse, fact_rows, limit).await?);
+    run_model_checks(&mut on_warehouse, settings, fact_rows, &mut checks).await?;
     wh.close().await;
     Ok(CheckReport {
         target,

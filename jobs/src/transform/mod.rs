@@ -165,19 +165,22 @@ pub enum Which<'a> {
     Run(&'a str),
 }
 
+/// The complete run `id` of `zone`, or an error naming it.
+async fn complete_run(lake: &Lake, zone: Zone, id: &str) -> Result<Published, TransformError> {
+    lake.run(zone, id)
+        .await?
+        .ok_or_else(|| TransformError::NoSuchRun {
+            root: lake.root().into(),
+            zone: zone.name(),
+            run: id.into(),
+        })
+}
+
 /// The complete curated run `which` names.
 pub async fn curated_run(lake: &Lake, which: Which<'_>) -> Result<Published, TransformError> {
     match which {
         Which::Published => Ok(lake.current(Zone::Curated).await?),
-        Which::Run(id) => {
-            lake.run(Zone::Curated, id)
-                .await?
-                .ok_or_else(|| TransformError::NoSuchRun {
-                    root: lake.root().into(),
-                    zone: "curated",
-                    run: id.into(),
-                })
-        }
+        Which::Run(id) => complete_run(lake, Zone::Curated, id).await,
     }
 }
 
@@ -193,14 +196,7 @@ pub async fn staging_for(lake: &Lake, run_id: &str) -> Result<Published, Transfo
 /// The staging run a curated run was made from.
 pub async fn staging_of(lake: &Lake, curated: &Published) -> Result<Published, TransformError> {
     match curated.inputs.get("staging_run") {
-        Some(id) => lake
-            .run(Zone::Staging, id)
-            .await?
-            .ok_or_else(|| TransformError::NoSuchRun {
-                root: lake.root().into(),
-                zone: "staging",
-                run: id.clone(),
-            }),
+        Some(id) => complete_run(lake, Zone::Staging, id).await,
         // A run from before staging runs had records.
         None => Ok(lake.current(Zone::Staging).await?),
     }
@@ -388,11 +384,12 @@ async fn refuse_empty_inputs(lake: &Lake, staging: &Published) -> Result<(), Tra
         let mut lines = 0;
         for (key, _) in &parts {
             let text = lake.get(key).await?;
-            lines += text
+            let part_lines = text
                 .split(|&b| b == b'\n')
                 .filter(|l| !l.trim_ascii().is_empty())
                 .count();
-            lines -= 1; // the part's header
+            // Less the part's header (an empty part has none).
+            lines += part_lines.saturating_sub(1);
         }
         if lines == 0 {
             return Err(TransformError::EmptyInput {
@@ -405,7 +402,7 @@ async fn refuse_empty_inputs(lake: &Lake, staging: &Published) -> Result<(), Tra
 }
 
 /// Runs every step for `run_id` and records the curated run as complete (not
-/// published: see [`crate::pipeline::check_and_publish`]).
+/// published: see [`crate::runs::check_and_publish`]).
 ///
 /// Steps run as soon as the tables they read are written, several at once
 /// where `engine.concurrent_steps` allows: the CSV pass of ratings_by_movielens_id
@@ -463,7 +460,7 @@ pub async fn transform(
     };
     bar.finish_and_clear();
     // Complete, not published: the run is checked by its id first
-    // (pipeline::check_and_publish).
+    // (runs::check_and_publish).
     lake.record_run(
         Zone::Curated,
         &Published {
