@@ -24,6 +24,23 @@ module "lake" {
   run_retention_days = var.run_retention_days
 }
 
+# The release (deploy/package.sh) is in the bucket before any instance boots:
+# every instance's user data names this object's key, so Terraform creates
+# the object first. The key and the user data carry the package's hash, so a
+# new package is a new object and replaces the instances.
+locals {
+  release_sha256 = filesha256(var.release_package)
+}
+
+resource "aws_s3_object" "release" {
+  bucket                 = module.lake.bucket
+  key                    = "releases/movielens-${local.release_sha256}.tar.gz"
+  source                 = var.release_package
+  source_hash            = local.release_sha256
+  server_side_encryption = "aws:kms"
+  kms_key_id             = module.lake.kms_key_arn
+}
+
 module "iam" {
   source      = "./modules/iam"
   name        = var.name
@@ -42,7 +59,8 @@ module "cluster" {
   executor_instance_type  = var.executor_instance_type
   executor_count          = var.executor_count
   bucket                  = module.lake.bucket
-  release_key             = var.release_key
+  release_key             = aws_s3_object.release.key
+  release_sha256          = local.release_sha256
   region                  = var.region
 }
 
@@ -56,7 +74,8 @@ module "bastion" {
   instance_type     = var.bastion_instance_type
   public_key        = var.bastion_public_key
   bucket            = module.lake.bucket
-  release_key       = var.release_key
+  release_key       = aws_s3_object.release.key
+  release_sha256    = local.release_sha256
   region            = var.region
   scheduler_address = module.cluster.scheduler_private_ip
   redshift_endpoint = module.redshift.endpoint

@@ -68,10 +68,13 @@ variable "bastion_public_key" {
   default     = ""
 }
 
-variable "release_key" {
-  description = "Key in the lake bucket of the movielens release tarball (bin/movielens, bin/movielens-scheduler, bin/movielens-executor, deploy/systemd)."
+variable "release_package" {
+  description = "Path of the release tarball built by `deploy/package.sh` (e.g. ../dist/movielens.tar.gz). Terraform uploads it before any instance boots; a new package replaces the instances."
   type        = string
-  default     = "artifacts/movielens-0.1.0-x86_64-linux.tar.gz"
+  validation {
+    condition     = fileexists(var.release_package) && endswith(var.release_package, ".tar.gz")
+    error_message = "release_package must be an existing .tar.gz made by deploy/package.sh."
+  }
 }
 
 variable "run_retention_days" {

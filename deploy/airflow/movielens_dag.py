@@ -1,20 +1,29 @@
 """movielens on Airflow: each stage runs the movielens CLI on the bastion over SSH.
 
-extract -> stage -> transform -> load -> check -> answers
+extract -> stage -> transform -> load -> check -> answers -> report
 
-Every stage writes under one run id derived from the DAG run's logical date
-(``airflow-<ts_nodash>``), so a retried task or a cleared DAG run rewrites the
-same run instead of adding a second one. The CLI exits non-zero on any failure
-(including a failed data-quality check), which fails the task.
+Every stage of a DAG run works on one run id derived from Airflow's own
+``run_id`` (every DAG run has one: scheduled, manual, asset-triggered), made safe
+for the lake by :func:`lake_run_id`. A retried task or a cleared DAG run
+therefore rewrites the same run instead of adding a second one. ``transform``
+checks the run and publishes it only if every check passes; the CLI exits
+non-zero on any failure, which fails the task.
 
-Set up in Airflow:
-  * connection ``movielens_bastion`` (type ssh): the bastion's address, user and key;
-  * variable ``movielens_command`` (optional): how to call the CLI on the bastion,
-    default ``movielens --config /etc/movielens/movielens.toml``.
+Each command goes through ``movielens-run`` on the bastion (installed there by
+its user data, see deploy/bastion/movielens-run): it reads the configuration and
+secrets from /etc/movielens/, lets only one attempt of a run id run at a time,
+and stops the CLI at the stage's time limit or when this task's SSH session
+hangs up (the task was killed or timed out; ``get_pty`` makes the hang-up reach
+the remote command). No secret is in a command line, so none is in a task log.
+
+Set up in Airflow: connection ``movielens_bastion`` (type ssh): the bastion's
+address, user and key.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import datetime, timedelta
 
 from airflow.providers.ssh.operators.ssh import SSHOperator
@@ -24,8 +33,30 @@ try:  # Airflow 3
 except ImportError:  # Airflow 2
     from airflow import DAG
 
-RUN_ID = "airflow-{{ ts_nodash }}"
-CLI = "{{ var.value.get('movielens_command', 'movielens --config /etc/movielens/movielens.toml') }}"
+# The CLI's rule for a run id (jobs/src/run_id.rs): 1 to 64 characters of
+# A-Z a-z 0-9 . _ -, starting with a letter or digit.
+MAX_RUN_ID = 64
+PREFIX = "airflow-"
+
+
+def lake_run_id(airflow_run_id: str) -> str:
+    """The lake's run id for an Airflow DAG run id.
+
+    ``manual__2026-12-01T10:00:00.123456+00:00`` becomes
+    ``airflow-manual__2026-12-01T10-00-00.123456-00-00``: characters the lake
+    does not keep are dashes. An id too long for the lake keeps its start and
+    ends with a hash of the whole id, so two DAG runs never share a run id.
+    """
+    safe = PREFIX + re.sub(r"[^A-Za-z0-9._-]", "-", airflow_run_id)
+    if len(safe) <= MAX_RUN_ID and safe == PREFIX + airflow_run_id:
+        return safe
+    digest = hashlib.sha256(airflow_run_id.encode()).hexdigest()[:10]
+    if len(safe) + 1 + len(digest) > MAX_RUN_ID:
+        safe = safe[: MAX_RUN_ID - 1 - len(digest)]
+    return f"{safe}-{digest}"
+
+
+RUN_ID = "{{ run_id | lake_run_id }}"
 
 # (task id, CLI arguments, how long it may take)
 STAGES = [
@@ -33,9 +64,16 @@ STAGES = [
     ("stage", f"stage --run-id {RUN_ID}", timedelta(minutes=30)),
     ("transform", f"transform --run-id {RUN_ID}", timedelta(hours=3)),
     ("load", f"load --run-id {RUN_ID}", timedelta(hours=2)),
-    ("check", "check", timedelta(minutes=30)),
+    ("check", f"check --run-id {RUN_ID}", timedelta(minutes=30)),
     ("answers", "answers --format json", timedelta(minutes=10)),
+    ("report", f"report --run-id {RUN_ID}", timedelta(minutes=10)),
 ]
+
+
+def remote_command(args: str, limit: timedelta) -> str:
+    """The bastion command of one stage: the wrapper, the run id, the limit."""
+    return f"movielens-run {RUN_ID} {int(limit.total_seconds())} {args}"
+
 
 with DAG(
     dag_id="movielens",
@@ -44,6 +82,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    user_defined_filters={"lake_run_id": lake_run_id},
     default_args={
         "retries": 2,
         "retry_delay": timedelta(minutes=5),
@@ -56,13 +95,15 @@ with DAG(
         task = SSHOperator(
             task_id=task_id,
             ssh_conn_id="movielens_bastion",
-            command=f"{CLI} {args}",
-            # SSHOperator's own default gives a command 10 seconds.
-            cmd_timeout=int(limit.total_seconds()),
+            command=remote_command(args, limit),
+            # cmd_timeout is an inactivity timeout (a quiet stage would fail
+            # for nothing); the stage's limit is enforced on the bastion, and
+            # execution_timeout kills the task a little after it.
+            cmd_timeout=None,
             execution_timeout=limit + timedelta(minutes=5),
-            # No pseudo-terminal: the CLI then keeps its progress bars out of
-            # the task log (it stops itself through its own step timeouts).
-            get_pty=False,
+            # A pseudo-terminal, so closing the session (the task was killed)
+            # hangs up the remote command instead of leaving it running.
+            get_pty=True,
             do_xcom_push=task_id == "answers",
         )
         if previous is not None:

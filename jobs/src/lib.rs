@@ -10,6 +10,7 @@ pub mod checks;
 pub mod config;
 pub mod engine;
 pub mod extract;
+pub mod fingerprint;
 pub mod generate;
 pub mod lake;
 pub mod lock;

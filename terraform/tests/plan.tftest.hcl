@@ -53,6 +53,7 @@ mock_provider "aws" {
 
 variables {
   allowed_ssh_cidrs = ["203.0.113.0/24"]
+  release_package   = "tests/fixtures/release.tar.gz"
 }
 
 run "executor_count_follows_the_variable" {
@@ -163,4 +164,54 @@ run "ssh_from_anywhere_is_rejected" {
     allowed_ssh_cidrs = ["0.0.0.0/0"]
   }
   expect_failures = [var.allowed_ssh_cidrs]
+}
+
+run "every_host_boots_the_uploaded_release_and_checks_its_hash" {
+  command = apply
+  assert {
+    condition     = aws_s3_object.release.key == "releases/movielens-${filesha256("tests/fixtures/release.tar.gz")}.tar.gz"
+    error_message = "the release object's key does not carry the package's hash"
+  }
+  assert {
+    condition = alltrue([for script in [module.cluster.scheduler_user_data, module.cluster.executor_user_data, module.bastion.user_data] :
+      strcontains(script, "s3://movielens-lake-test/${aws_s3_object.release.key}") &&
+    strcontains(script, "echo \"${filesha256("tests/fixtures/release.tar.gz")}  $work/release.tar.gz\" | sha256sum -c")])
+    error_message = "a host's user data does not fetch the uploaded object or does not verify its hash"
+  }
+  assert {
+    condition     = alltrue(concat(module.cluster.replaced_on_new_user_data, [module.bastion.replaced_on_new_user_data]))
+    error_message = "an instance would keep its old release: user_data_replace_on_change must be set"
+  }
+}
+
+run "a_new_package_is_a_new_object_and_new_user_data" {
+  command = apply
+  variables {
+    release_package = "tests/fixtures/release-next.tar.gz"
+  }
+  assert {
+    condition     = aws_s3_object.release.key == "releases/movielens-${filesha256("tests/fixtures/release-next.tar.gz")}.tar.gz"
+    error_message = "a new package must be uploaded under a new key"
+  }
+  assert {
+    condition     = !strcontains(module.cluster.executor_user_data, filesha256("tests/fixtures/release.tar.gz"))
+    error_message = "the executors' user data still names the old release"
+  }
+}
+
+run "boot_scripts_wait_for_apt_and_retry_the_fetch" {
+  command = apply
+  assert {
+    condition = alltrue([for script in [module.cluster.scheduler_user_data, module.cluster.executor_user_data, module.bastion.user_data] :
+    strcontains(script, "DPkg::Lock::Timeout=") && strcontains(script, "retry 8 aws")])
+    error_message = "a boot script fails on a held dpkg lock or on the first failed fetch"
+  }
+}
+
+run "a_missing_package_is_rejected" {
+  command = plan
+  variables {
+    release_package = "tests/fixtures/no-such-release.tar.gz"
+  }
+  expect_failures = [var.release_package]
 }

@@ -32,7 +32,12 @@ AuthorizedKeysFile $work/authorized_keys
 PasswordAuthentication no
 StrictModes no
 PidFile $work/sshd.pid
+# The bastion's layout: movielens-run on the PATH, its configuration directory
+# and CLI given to it (on a real bastion: /etc/movielens, /usr/local/bin).
+SetEnv PATH=$work/bin:/usr/local/bin:/usr/bin:/bin MLRUN_ETC=$work/etc MLRUN_BIN=$bin MLRUN_LOCK_DIR=$work
 CFG
+mkdir -p "$work/bin" "$work/etc"
+ln -s "$repo/deploy/bastion/movielens-run" "$work/bin/movielens-run"
 mkdir -p /run/sshd
 /usr/sbin/sshd -D -f "$work/sshd_config" -E "$work/sshd.log" &
 pids+=($!)
@@ -50,19 +55,24 @@ pids+=($!)
 su postgres -c "psql -qc 'DROP DATABASE IF EXISTS movielens_airflow WITH (FORCE)'"
 su postgres -c "psql -qc 'CREATE DATABASE movielens_airflow OWNER movielens_test'"
 
-# How the DAG calls the CLI "on the bastion".
-cli="env KAGGLE_USERNAME=airflow KAGGLE_KEY=airflow-key"
-cli+=" MOVIELENS_LAKE=$work/lake MOVIELENS_LOG__FORMAT=json"
-cli+=" MOVIELENS_EXTRACT__KAGGLE_BASE_URL=http://127.0.0.1:$src_port"
-cli+=" MOVIELENS_EXTRACT__FRED_BASE_URL=http://127.0.0.1:$src_port"
-cli+=" MOVIELENS_WAREHOUSE__KIND=postgres"
-cli+=" MOVIELENS_WAREHOUSE__URL=postgres://movielens_test:movielens_test@127.0.0.1:5432/movielens_airflow"
-cli+=" $bin"
+# The bastion's configuration, as its user data and its operator write it:
+# settings and secrets in env files that movielens-run reads.
+cat >"$work/etc/site.env" <<ENV
+MOVIELENS_LAKE=$work/lake
+MOVIELENS_LOG__FORMAT=json
+MOVIELENS_EXTRACT__KAGGLE_BASE_URL=http://127.0.0.1:$src_port
+MOVIELENS_EXTRACT__FRED_BASE_URL=http://127.0.0.1:$src_port
+MOVIELENS_WAREHOUSE__KIND=postgres
+ENV
+cat >"$work/etc/secrets.env" <<ENV
+KAGGLE_USERNAME=airflow
+KAGGLE_KEY=airflow-key
+MOVIELENS_WAREHOUSE__URL=postgres://movielens_test:movielens_test@127.0.0.1:5432/movielens_airflow
+ENV
 
 export AIRFLOW_HOME="$work/airflow"
 export AIRFLOW__CORE__DAGS_FOLDER="$repo/deploy/airflow"
 export AIRFLOW__CORE__LOAD_EXAMPLES=false
-export AIRFLOW_VAR_MOVIELENS_COMMAND="$cli"
 export AIRFLOW_CONN_MOVIELENS_BASTION="{\"conn_type\": \"ssh\", \"host\": \"127.0.0.1\", \"port\": $ssh_port, \"login\": \"$(id -un)\", \"extra\": {\"key_file\": \"$work/client_key\", \"no_host_key_check\": true}}"
 
 for _ in $(seq 1 50); do
@@ -78,14 +88,17 @@ started=$(date +%s)
 }
 took=$(( $(date +%s) - started ))
 
-# What the run left: the warehouse holds the DAG run's id, and every check passed.
+# What the run left: the warehouse holds the DAG run's lake id (the DAG's own
+# rule applied to Airflow's run id), every task succeeded, the report is in the lake.
+dag_run=$("$venv/bin/python" -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select run_id from dag_run").fetchone()[0])' "$AIRFLOW_HOME/airflow.db")
+expected=$("$venv/bin/python" -c 'import sys; sys.path.insert(0, sys.argv[1]); from movielens_dag import lake_run_id; print(lake_run_id(sys.argv[2]))' "$repo/deploy/airflow" "$dag_run")
 loaded=$(su postgres -c "psql -d movielens_airflow -Atc 'SELECT run_id FROM movielens.loads ORDER BY loaded_at DESC LIMIT 1'")
-if [ "$loaded" != "airflow-20261126T000000" ]; then
+if [ "$loaded" != "$expected" ]; then
     tail -n 80 "$work/dags_test.log"
-    echo "airflow_run: FAILED: warehouse holds run '$loaded', expected airflow-20261126T000000" >&2
+    echo "airflow_run: FAILED: warehouse holds run '$loaded', expected $expected (DAG run $dag_run)" >&2
     exit 1
 fi
-for task in extract stage transform load check answers; do
-    grep -q "$task" "$work/dags_test.log" || { echo "airflow_run: FAILED: no trace of task $task" >&2; exit 1; }
-done
-echo "airflow_run: PASSED: 6 tasks over SSH in ${took}s; warehouse holds $loaded"
+states=$("$venv/bin/python" -c 'import sqlite3, sys; print(" ".join(f"{t}={s}" for t, s in sqlite3.connect(sys.argv[1]).execute("select task_id, state from task_instance order by start_date")))' "$AIRFLOW_HOME/airflow.db")
+[ "$(grep -o '=success' <<<"$states" | wc -l)" = 7 ] || { echo "airflow_run: FAILED: tasks $states" >&2; exit 1; }
+[ -s "$work/lake/reports/$loaded/report.html" ] || { echo "airflow_run: FAILED: no report for $loaded in the lake" >&2; exit 1; }
+echo "airflow_run: PASSED: 7 tasks over SSH in ${took}s ($states); warehouse holds $loaded"

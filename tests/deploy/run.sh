@@ -65,7 +65,8 @@ terraform_checks() {
         terraform fmt -check -recursive &&
         terraform init -plugin-dir=/opt/tf-plugins -input=false -backend=false >/dev/null &&
         terraform validate &&
-        terraform test)
+        terraform test &&
+        terraform graph | python3 ../tests/deploy/release_before_instances.py)
 }
 checkov_scan() {
     "$checkov_venv/bin/checkov" -d terraform --skip-download --compact --quiet

@@ -92,6 +92,7 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     global args, ZIP
     p = argparse.ArgumentParser()
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--kaggle-dir", required=True)
     p.add_argument("--cpi", required=True)
@@ -105,7 +106,7 @@ def main():
     args = p.parse_args()
     ZIP = build_zip(args.kaggle_dir)
     state["failures_left"] = args.fail_first
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
     print("ready", flush=True)
     server.serve_forever()
 

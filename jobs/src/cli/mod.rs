@@ -127,18 +127,21 @@ impl Stopped {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM (Airflow's task timeout, systemd).
+/// Resolves on SIGINT (Ctrl-C), SIGTERM (Airflow's task timeout, systemd) or
+/// SIGHUP (the SSH session of an Airflow task that was killed hung up).
 async fn stop_signal() -> Stopped {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) else {
         return std::future::pending().await;
     };
     tokio::select! {
         _ = term.recv() => Stopped::Signal { name: "SIGTERM", exit_code: 143 },
         _ = int.recv() => Stopped::Signal { name: "SIGINT", exit_code: 130 },
+        _ = hup.recv() => Stopped::Signal { name: "SIGHUP", exit_code: 129 },
     }
 }
 

@@ -2,6 +2,18 @@
 # configured by /etc/movielens/movielens.toml to submit to the scheduler and
 # load Redshift.
 
+module "user_data" {
+  source            = "../user_data"
+  role              = "bastion"
+  bucket            = var.bucket
+  release_key       = var.release_key
+  release_sha256    = var.release_sha256
+  region            = var.region
+  scheduler_address = var.scheduler_address
+  redshift_endpoint = var.redshift_endpoint
+  redshift_role_arn = var.redshift_role_arn
+}
+
 resource "aws_key_pair" "admin" {
   count      = var.public_key == "" ? 0 : 1
   key_name   = "${var.name}-bastion"
@@ -19,14 +31,8 @@ resource "aws_instance" "bastion" {
   ebs_optimized               = true
   monitoring                  = true
   #checkov:skip=CKV_AWS_88:the bastion is the one host reached from outside; its security group admits only allowed_ssh_cidrs
-  user_data = templatefile("${path.module}/../../templates/bastion.sh.tftpl", {
-    bucket            = var.bucket
-    release_key       = var.release_key
-    region            = var.region
-    scheduler_address = var.scheduler_address
-    redshift_endpoint = var.redshift_endpoint
-    redshift_role_arn = var.redshift_role_arn
-  })
+  user_data                   = module.user_data.script
+  user_data_replace_on_change = true
 
   metadata_options {
     http_tokens   = "required"

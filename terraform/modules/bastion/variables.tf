@@ -33,7 +33,13 @@ variable "bucket" {
 }
 
 variable "release_key" {
-  type = string
+  description = "Key of the release package in the bucket (its upload must exist before the instances)."
+  type        = string
+}
+
+variable "release_sha256" {
+  description = "SHA-256 of the release package, rendered into the user data."
+  type        = string
 }
 
 variable "region" {

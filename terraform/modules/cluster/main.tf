@@ -2,14 +2,27 @@
 # private address (rendered into their user data); they spill and shuffle on
 # the instance's root volume.
 
+module "scheduler_user_data" {
+  source            = "../user_data"
+  role              = "scheduler"
+  bucket            = var.bucket
+  release_key       = var.release_key
+  release_sha256    = var.release_sha256
+  region            = var.region
+  scheduler_address = "127.0.0.1"
+}
+
+module "executor_user_data" {
+  source            = "../user_data"
+  role              = "executor"
+  bucket            = var.bucket
+  release_key       = var.release_key
+  release_sha256    = var.release_sha256
+  region            = var.region
+  scheduler_address = aws_instance.scheduler.private_ip
+}
+
 locals {
-  executor_user_data = templatefile("${path.module}/../../templates/node.sh.tftpl", {
-    role              = "executor"
-    bucket            = var.bucket
-    release_key       = var.release_key
-    region            = var.region
-    scheduler_address = aws_instance.scheduler.private_ip
-  })
   root_volume = {
     volume_type = "gp3"
     encrypted   = true
@@ -25,13 +38,10 @@ resource "aws_instance" "scheduler" {
   ebs_optimized           = true
   monitoring              = true
   disable_api_termination = false
-  user_data = templatefile("${path.module}/../../templates/node.sh.tftpl", {
-    role              = "scheduler"
-    bucket            = var.bucket
-    release_key       = var.release_key
-    region            = var.region
-    scheduler_address = "127.0.0.1"
-  })
+  user_data               = module.scheduler_user_data.script
+  # A new release is a new script: replace the instance, since cloud-init runs
+  # user data only on an instance's first boot.
+  user_data_replace_on_change = true
 
   metadata_options {
     http_tokens   = "required"
@@ -54,7 +64,9 @@ resource "aws_instance" "executor" {
   iam_instance_profile   = var.instance_profile
   ebs_optimized          = true
   monitoring             = true
-  user_data              = local.executor_user_data
+  user_data              = module.executor_user_data.script
+  # See the scheduler: a new release replaces the executors.
+  user_data_replace_on_change = true
 
   metadata_options {
     http_tokens   = "required"

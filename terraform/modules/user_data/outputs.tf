@@ -1,0 +1,4 @@
+output "script" {
+  description = "The rendered boot script."
+  value       = var.role == "bastion" ? local.bastion : local.node
+}

@@ -1,0 +1,530 @@
+#!/usr/bin/env bash
+# The fleet rehearsal: the AWS deployment booted and run on one machine.
+#
+# Hosts are Debian 12 root filesystems booted by systemd-nspawn (real systemd,
+# real cloud-init reading a NoCloud seed), one network namespace each, joined
+# by a bridge in a namespace of its own on 198.51.100.0/24 (a documentation
+# range; nothing has a route out):
+#
+#   .10 sched    movielens-scheduler   } user data rendered by Terraform
+#   .11 exec1    movielens-executor    } (tests/fleet/terraform, the same
+#   .12 exec2    movielens-executor    }  module as terraform/), release
+#   .30 bastion  movielens-run + CLI   }  fetched from S3 by the AWS CLI
+#   .40 airflow  Airflow (the venv of tests/deploy), runs the DAG over SSH
+#   .50 wh       PostgreSQL (the warehouse; Redshift cannot run here)
+#   .20 s3       moto (S3) and the Kaggle/FRED stand-in (a namespace, no host)
+#
+# Then, as a user would: Airflow runs the DAG over SSH to the bastion, the
+# pipeline runs on the cluster across hosts; and three faults: an executor
+# host powered off mid-transform, that host rebooted, a retried Airflow task
+# while its first attempt still runs (plus a killed task's remote command).
+#
+#   usage: tests/fleet/run.sh     (root; needs the workspace built)
+# Binaries come from $FLEET_BIN_DIR (default: the debug build, as CI has it).
+# The host image is cached in $FLEET_IMAGE_DIR (default: <target>/fleet-image).
+# Keeps everything on failure when FLEET_KEEP=1 (then: tests/fleet/run.sh down).
+# Prints "fleet: N passed, N failed" last and exits non-zero on any failure.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+target=${CARGO_TARGET_DIR:-$repo/target}
+bin_dir=${FLEET_BIN_DIR:-$target/debug}
+image_dir=${FLEET_IMAGE_DIR:-$target/fleet-image}
+airflow_venv=${DEPLOY_TEST_VENVS:-$target/deploy-venv}/airflow
+state=${FLEET_STATE:-/run/movielens-fleet}
+net=198.51.100
+declare -A addr=([sched]=10 [exec1]=11 [exec2]=12 [s3]=20 [bastion]=30 [airflow]=40 [wh]=50)
+booted_hosts=(wh sched exec1 exec2 bastion airflow)
+bucket=movielens-fleet
+s3_url=http://$net.20:5000
+scale=${FLEET_SCALE:-0.02}
+# moto accepts any keys; on EC2 the instance profile supplies them.
+aws_key=fleet-access-key
+aws_secret=fleet-secret-key
+
+passed=0
+failed=0
+step() {
+    local name=$1
+    shift
+    local started
+    started=$(date +%s)
+    echo "== $name"
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "-- $name: ok ($(($(date +%s) - started)) s)"
+        return 0
+    fi
+    failed=$((failed + 1))
+    echo "-- $name: FAILED ($(($(date +%s) - started)) s)"
+    return 1
+}
+say() { echo "   $*"; }
+fail() { echo "   FAIL: $*" >&2; return 1; }
+
+# --- hosts -------------------------------------------------------------------
+
+# The PID (outside) of host H's systemd.
+leader() {
+    local nspawn
+    nspawn=$(cat "$state/$1/nspawn.pid" 2>/dev/null) || return 1
+    pgrep -P "$nspawn" | head -1
+}
+# Runs a command inside host H (all its namespaces).
+in_host() {
+    local h=$1 pid
+    shift
+    pid=$(leader "$h") || { echo "host $h is not running" >&2; return 1; }
+    nsenter -t "$pid" -a "$@"
+}
+# SSH from the Airflow host to the bastion as admin, with the rehearsal's key.
+bastion_ssh() {
+    in_host airflow ssh -q -i /var/lib/airflow/bastion_key -o StrictHostKeyChecking=no \
+        -o UserKnownHostsFile=/dev/null -o BatchMode=yes "admin@$net.30" "$@"
+}
+s3py() { ip netns exec mlf-s3 env AWS_ACCESS_KEY_ID=$aws_key AWS_SECRET_ACCESS_KEY=$aws_secret python3 -c "
+import boto3, sys
+s3 = boto3.client('s3', endpoint_url='$s3_url', region_name='us-east-1')
+$1" "${@:2}"; }
+
+network_up() {
+    ip netns add mlf-br || return 1
+    ip -n mlf-br link add br0 type bridge && ip -n mlf-br link set br0 up || return 1
+    local h
+    for h in "${!addr[@]}"; do
+        ip netns add "mlf-$h" &&
+            ip link add "vf-$h" type veth peer name host0 netns "mlf-$h" &&
+            ip link set "vf-$h" netns mlf-br &&
+            ip -n mlf-br link set "vf-$h" master br0 up &&
+            ip -n "mlf-$h" addr add "$net.${addr[$h]}/24" dev host0 &&
+            ip -n "mlf-$h" link set host0 up &&
+            ip -n "mlf-$h" link set lo up || return 1
+    done
+}
+
+# Host H's root: an overlay on the image with its identity, its NoCloud seed
+# (meta-data, and user-data from file $2) and what an EC2 instance would get
+# from its instance profile (static moto keys instead).
+prepare_host() {
+    local h=$1 user_data=$2 root=$state/$1/root
+    mkdir -p "$state/$h"/{upper,work,root}
+    mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$state/$h/upper,workdir=$state/$h/work" "$root" || return 1
+    echo "$h" >"$root/etc/hostname"
+    od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$root/etc/machine-id"
+    {
+        echo "127.0.0.1 localhost"
+        local o
+        for o in "${!addr[@]}"; do echo "$net.${addr[$o]} $o"; done
+    } >"$root/etc/hosts"
+    : >"$root/etc/resolv.conf"
+    ssh-keygen -q -A -f "$root"
+    mkdir -p "$root/var/lib/cloud/seed/nocloud"
+    {
+        echo "instance-id: i-fleet-$h"
+        echo "local-hostname: $h"
+        echo "public-keys:"
+        echo "  - $(cat "$state/admin_key.pub")"
+    } >"$root/var/lib/cloud/seed/nocloud/meta-data"
+    cp "$user_data" "$root/var/lib/cloud/seed/nocloud/user-data"
+    mkdir -p "$root/root/.aws" "$root/etc/movielens"
+    printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$aws_key" "$aws_secret" \
+        >"$root/root/.aws/credentials"
+    printf 'MOVIELENS_S3__ACCESS_KEY_ID=%s\nMOVIELENS_S3__SECRET_ACCESS_KEY=%s\n' "$aws_key" "$aws_secret" \
+        >"$root/etc/movielens/local.env"
+    chmod 0640 "$root/etc/movielens/local.env"
+}
+
+# Boots host H (its systemd as PID 1) from its own cgroup, detached.
+boot_host() {
+    local h=$1 c
+    shift
+    for c in systemd unified; do mkdir -p "/sys/fs/cgroup/$c/mlfleet/$h"; done
+    (
+        for c in systemd unified; do echo "$BASHPID" >"/sys/fs/cgroup/$c/mlfleet/$h/cgroup.procs"; done
+        exec systemd-nspawn -q -D "$state/$h/root" --boot --register=no --keep-unit \
+            --resolv-conf=off --machine="$h" --network-namespace-path="/run/netns/mlf-$h" \
+            --console=pipe "$@"
+    ) </dev/null >>"$state/$h/console.log" 2>&1 &
+    echo $! >"$state/$h/nspawn.pid"
+}
+
+# Waits until host H's systemd is up and cloud-init has run its user data.
+wait_booted() {
+    local h=$1 i s
+    for ((i = 0; i < 100; i++)); do leader "$h" >/dev/null && break; sleep 0.1; done
+    s=$(timeout 120 nsenter -t "$(leader "$h")" -a systemctl is-system-running --wait 2>/dev/null)
+    [ "$s" = running ] || {
+        say "$h: systemd is $s; failed units:"
+        in_host "$h" systemctl --failed --no-legend | sed 's/^/     /'
+    }
+    timeout 300 nsenter -t "$(leader "$h")" -a cloud-init status --wait >/dev/null 2>&1 ||
+        { fail "$h: cloud-init did not finish cleanly:"; in_host "$h" tail -n 30 /var/log/cloud-init-output.log >&2; return 1; }
+}
+
+# A host losing power: its nspawn killed, nothing shut down.
+power_off() {
+    local pid
+    pid=$(cat "$state/$1/nspawn.pid")
+    kill -9 "$pid" 2>/dev/null
+    pkill -9 -f "machine=$1 " 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # The host's processes die with its PID namespace.
+    sleep 1
+}
+
+down() {
+    local h pid c
+    for h in "${booted_hosts[@]}"; do
+        pid=$(cat "$state/$h/nspawn.pid" 2>/dev/null) || continue
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for h in "${booted_hosts[@]}"; do
+        pid=$(cat "$state/$h/nspawn.pid" 2>/dev/null) || continue
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null
+    done
+    for pid in $(cat "$state"/s3/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null; done
+    sleep 0.5
+    for h in "${booted_hosts[@]}"; do umount "$state/$h/root" 2>/dev/null; done
+    for c in systemd unified; do
+        for h in "${booted_hosts[@]}"; do rmdir "/sys/fs/cgroup/$c/mlfleet/$h"/*/ 2>/dev/null; rmdir "/sys/fs/cgroup/$c/mlfleet/$h" 2>/dev/null; done
+        rmdir "/sys/fs/cgroup/$c/mlfleet" 2>/dev/null
+    done
+    for h in "${!addr[@]}" br; do ip netns del "mlf-$h" 2>/dev/null; done
+    rm -rf "$state"
+    return 0
+}
+
+if [ "${1:-}" = down ]; then
+    down
+    echo "fleet down"
+    exit 0
+fi
+
+# --- the rehearsal ---------------------------------------------------------
+
+[ "$(id -u)" = 0 ] || { echo "fleet: must run as root (namespaces, nspawn)"; exit 1; }
+if [ -d "$state" ]; then down; fi
+mkdir -p "$state"
+finish() {
+    if [ "${FLEET_KEEP:-0}" = 1 ] && [ "$failed" -gt 0 ]; then
+        echo "fleet: kept for inspection in $state (tests/fleet/run.sh down)"
+    else
+        down
+    fi
+    echo "fleet: $passed passed, $failed failed"
+}
+trap finish EXIT
+
+image() {
+    rootfs=$("$repo/tests/fleet/image.sh" "$image_dir") || return 1
+    say "image $rootfs ($(du -sh "$image_dir" 2>/dev/null | cut -f1))"
+}
+package() {
+    "$repo/deploy/package.sh" "$state/movielens.tar.gz" --bin-dir "$bin_dir" || return 1
+    release_sha=$(cut -d' ' -f1 "$state/movielens.tar.gz.sha256")
+    release_key=releases/movielens-$release_sha.tar.gz
+}
+# What `terraform apply` renders for each instance, from the same module.
+render_user_data() {
+    local tf=$state/terraform
+    mkdir -p "$tf"
+    export TF_CLI_CONFIG_FILE=/dev/null TF_DATA_DIR=$tf/.terraform
+    (cd "$repo/tests/fleet/terraform" &&
+        terraform init -backend=false -input=false >"$tf/init.log" &&
+        terraform apply -auto-approve -input=false -state="$tf/state" \
+            -var "bucket=$bucket" -var "release_key=$release_key" -var "release_sha256=$release_sha" \
+            -var "s3_endpoint=$s3_url" -var "scheduler_address=$net.10" \
+            -var "warehouse_endpoint=$net.50:5432" >"$tf/apply.log" &&
+        for role in scheduler executor bastion; do
+            terraform output -state="$tf/state" -raw "$role" >"$tf/$role.sh" || exit 1
+        done) || { tail -20 "$tf"/*.log; return 1; }
+    grep -q "sha256sum -c" "$tf/executor.sh" && grep -q "$release_sha" "$tf/bastion.sh"
+}
+network() { network_up; }
+# S3 and the Kaggle/FRED stand-in: the outside world, in a namespace.
+outside_world() {
+    mkdir -p "$state/s3"
+    ip netns exec mlf-s3 moto_server -H "$net.20" -p 5000 >"$state/s3/moto.log" 2>&1 &
+    echo $! >"$state/s3/moto.pid"
+    "$bin_dir/movielens" generate --scale "$scale" --seed 7 --out "$state/s3/data" >/dev/null || return 1
+    ip netns exec mlf-s3 python3 "$repo/tests/servers/mock_sources.py" --host "$net.20" --port 8080 \
+        --kaggle-dir "$state/s3/data/kaggle" --cpi "$state/s3/data/fred/CUSR0000SS62031.csv" \
+        --user fleet --key fleet-kaggle-key >"$state/s3/sources.log" 2>&1 &
+    echo $! >"$state/s3/sources.pid"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        ip netns exec mlf-s3 bash -c "exec 3<>/dev/tcp/$net.20/5000" 2>/dev/null && break
+        sleep 0.1
+    done
+    # What `terraform apply` does before any instance: the bucket, then the release.
+    s3py "s3.create_bucket(Bucket='$bucket'); s3.upload_file(sys.argv[1], '$bucket', '$release_key')" \
+        "$state/movielens.tar.gz" || return 1
+    say "release s3://$bucket/$release_key uploaded"
+}
+warehouse_host() {
+    cat >"$state/wh-user-data" <<'EOF'
+#!/bin/bash
+# The rehearsal's warehouse: PostgreSQL 15 on the fleet's network.
+set -euo pipefail
+echo "listen_addresses = '*'" >/etc/postgresql/15/main/conf.d/fleet.conf
+echo "host all all 198.51.100.0/24 scram-sha-256" >>/etc/postgresql/15/main/pg_hba.conf
+systemctl enable --now postgresql@15-main.service
+for i in $(seq 50); do pg_isready -q && break; sleep 0.2; done
+su postgres -c "psql -qc \"CREATE ROLE movielens LOGIN PASSWORD 'fleet-warehouse-pass'\""
+su postgres -c "createdb -O movielens movielens"
+EOF
+    prepare_host wh "$state/wh-user-data" && boot_host wh
+}
+# Executors first, the scheduler a few seconds later: they must retry until it is up.
+ec2_hosts_boot() {
+    local started h
+    started=$(date +%s)
+    prepare_host exec1 "$state/terraform/executor.sh" &&
+        prepare_host exec2 "$state/terraform/executor.sh" &&
+        prepare_host sched "$state/terraform/scheduler.sh" &&
+        prepare_host bastion "$state/terraform/bastion.sh" || return 1
+    boot_host exec1
+    boot_host exec2
+    boot_host bastion
+    sleep 4
+    boot_host sched
+    for h in exec1 exec2 sched bastion wh; do wait_booted "$h" || return 1; done
+    say "user data finished on every host $(($(date +%s) - started)) s after the first boot"
+}
+units_active() {
+    local ok=0 h unit
+    for h in sched exec1 exec2; do
+        unit=movielens-executor
+        [ "$h" = sched ] && unit=movielens-scheduler
+        if [ "$(in_host "$h" systemctl is-active "$unit")" = active ]; then
+            say "$h: $unit active, enabled $(in_host "$h" systemctl is-enabled "$unit")"
+        else
+            fail "$h: $unit is not active"
+            in_host "$h" journalctl -u "$unit" --no-pager -n 30 >&2
+            ok=1
+        fi
+    done
+    in_host bastion test -x /usr/local/bin/movielens-run || { fail "bastion: no movielens-run"; ok=1; }
+    [ "$(in_host wh systemctl is-active postgresql@15-main)" = active ] || { fail "wh: postgresql not active"; ok=1; }
+    # The executors that booted before the scheduler failed to register and were restarted.
+    local restarts
+    restarts=$(in_host exec1 systemctl show -p NRestarts --value movielens-executor)
+    say "exec1 restarts before the scheduler was up: $restarts"
+    return $ok
+}
+# Live executors by address, as the scheduler's REST API lists them.
+registered() {
+    in_host bastion curl -sf "http://$net.10:50050/api/executors" | python3 -c '
+import json, sys
+print(" ".join(sorted(e["host"] for e in json.load(sys.stdin))))'
+}
+wait_registered() { # expected-hosts seconds
+    local i got=""
+    for ((i = 0; i < $2 * 2; i++)); do
+        got=$(registered 2>/dev/null)
+        [ "$got" = "$1" ] && { say "registered executors: $got"; return 0; }
+        sleep 0.5
+    done
+    fail "registered executors '$got', expected '$1'"
+}
+executors_registered() { wait_registered "$net.11 $net.12" 60; }
+
+# The operator's part: secrets and site settings on the bastion, over SSH.
+bastion_setup() {
+    printf '%s\n' \
+        "MOVIELENS_WAREHOUSE__URL=postgres://movielens:fleet-warehouse-pass@$net.50:5432/movielens" \
+        "KAGGLE_USERNAME=fleet" "KAGGLE_KEY=fleet-kaggle-key" |
+        bastion_ssh 'cat > /etc/movielens/secrets.env' || return 1
+    # Where Kaggle and FRED are in this rehearsal, and short step timeouts for
+    # its tiny data (a stalled step is abandoned after 60 s, not 15 minutes).
+    printf '%s\n' \
+        "MOVIELENS_EXTRACT__KAGGLE_BASE_URL=http://$net.20:8080" \
+        "MOVIELENS_EXTRACT__FRED_BASE_URL=http://$net.20:8080" \
+        "MOVIELENS_ENGINE__STEP_TIMEOUT_SECS=60" |
+        bastion_ssh 'sudo tee /etc/movielens/site.env >/dev/null' || return 1
+    bastion_ssh 'ls -l /etc/movielens; movielens --version' | sed 's/^/   /'
+}
+
+airflow_env() {
+    echo "AIRFLOW_HOME=/var/lib/airflow AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags AIRFLOW__CORE__LOAD_EXAMPLES=false"
+    echo "AIRFLOW_CONN_MOVIELENS_BASTION={\"conn_type\":\"ssh\",\"host\":\"$net.30\",\"login\":\"admin\",\"extra\":{\"key_file\":\"/var/lib/airflow/bastion_key\",\"no_host_key_check\":true}}"
+}
+airflow() { in_host airflow env $(airflow_env | head -1) "$(airflow_env | tail -1)" "$airflow_venv/bin/airflow" "$@"; }
+
+airflow_host() {
+    [ -x "$airflow_venv/bin/airflow" ] || { fail "no Airflow venv at $airflow_venv (tests/deploy/run.sh makes it)"; return 1; }
+    cat >"$state/airflow-user-data" <<'EOF'
+#!/bin/bash
+install -d -m 0700 /var/lib/airflow
+EOF
+    prepare_host airflow "$state/airflow-user-data" || return 1
+    boot_host airflow --bind-ro="$airflow_venv" --bind-ro="$repo/deploy/airflow:/opt/airflow/dags"
+    wait_booted airflow || return 1
+    cp "$state/admin_key" "$state/airflow/root/var/lib/airflow/bastion_key"
+    chmod 0600 "$state/airflow/root/var/lib/airflow/bastion_key"
+}
+
+dag_run() {
+    airflow db migrate >"$state/airflow/migrate.log" 2>&1 || { tail -20 "$state/airflow/migrate.log"; return 1; }
+    local started=$(date +%s)
+    airflow dags test movielens 2026-11-26 >"$state/airflow/dags_test.log" 2>&1 ||
+        { tail -n 60 "$state/airflow/dags_test.log"; fail "airflow dags test failed"; return 1; }
+    say "DAG run: $(($(date +%s) - started)) s"
+    in_host airflow "$airflow_venv/bin/python" -c '
+import sqlite3
+db = sqlite3.connect("/var/lib/airflow/airflow.db")
+print("   run id:", db.execute("select run_id from dag_run").fetchone()[0])
+for t, s, d in db.execute("select task_id, state, duration from task_instance order by start_date"):
+    print(f"   task {t:<10} {s:<8} {d:6.1f} s")
+' | tee "$state/airflow/tasks.txt"
+    airflow_run=$(awk '/run id:/ {print $3}' "$state/airflow/tasks.txt")
+    # The DAG's own rule, from the DAG file.
+    lake_run=$(AIRFLOW_HOME=$state/airflow-home "$airflow_venv/bin/python" -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+from movielens_dag import lake_run_id
+print(lake_run_id(sys.argv[2]))' "$repo/deploy/airflow" "$airflow_run" 2>/dev/null)
+    say "lake run id: $lake_run"
+    [ "$(grep -c ' success ' "$state/airflow/tasks.txt")" = 7 ] || { fail "not all 7 tasks succeeded"; return 1; }
+}
+warehouse_holds_the_run() {
+    local loaded
+    loaded=$(in_host wh su postgres -c "psql -d movielens -Atc 'SELECT run_id FROM movielens.loads ORDER BY loaded_at DESC LIMIT 1'")
+    [ "$loaded" = "$lake_run" ] || { fail "warehouse holds '$loaded', expected $lake_run"; return 1; }
+    say "warehouse movielens.loads: $loaded; fact_rating rows: $(in_host wh su postgres -c "psql -d movielens -Atc 'SELECT count(*) FROM movielens.fact_rating'")"
+}
+report_in_lake() {
+    s3py "o = s3.head_object(Bucket='$bucket', Key='lake/reports/$lake_run/report.html'); print('   report', o['ContentLength'], 'bytes')"
+}
+# Both executors ran tasks of the DAG run's jobs: shuffle crossed the bridge.
+work_spread_over_executors() {
+    local h n ok=0
+    for h in exec1 exec2; do
+        n=$(in_host "$h" journalctl -u movielens-executor --no-pager -o cat | grep -ci 'task')
+        say "$h: $n task log lines"
+        [ "$n" -gt 0 ] || ok=1
+    done
+    local jobs
+    jobs=$(in_host bastion curl -sf "http://$net.10:50050/api/jobs" | python3 -c '
+import json, sys
+jobs = json.load(sys.stdin)
+print(len(jobs), sorted({j.get("status", j.get("job_status", "?")) if isinstance(j, dict) else "?" for j in jobs}))')
+    say "scheduler jobs: $jobs"
+    return $ok
+}
+
+# Runs a stage on the bastion as Airflow would (wrapper, run id, limit).
+on_bastion() { bastion_ssh "movielens-run $*"; }
+
+executor_power_off_mid_transform() {
+    local run=fleet-power-off
+    on_bastion "$run 900 stage --run-id $run" >"$state/power-off-stage.log" 2>&1 || { tail "$state/power-off-stage.log"; return 1; }
+    on_bastion "$run 900 transform --run-id $run --no-publish" >"$state/power-off.log" 2>&1 &
+    local client=$! i running=""
+    for ((i = 0; i < 300; i++)); do
+        running=$(in_host bastion curl -sf "http://$net.10:50050/api/jobs" | python3 -c '
+import json, sys
+print(sum(1 for j in json.load(sys.stdin) if "unning" in json.dumps(j)))' 2>/dev/null)
+        [ "${running:-0}" -gt 0 ] && break
+        sleep 0.1
+    done
+    [ "${running:-0}" -gt 0 ] || { fail "no job ever ran"; return 1; }
+    sleep 0.5
+    say "exec2 powered off with $running job(s) running"
+    power_off exec2
+    local started=$(date +%s)
+    wait "$client" || { tail -n 30 "$state/power-off.log"; fail "the transform failed after exec2 lost power"; return 1; }
+    say "transform finished $(($(date +%s) - started)) s after the power-off; $(grep -c 're-submitting' "$state/power-off.log") step re-submissions"
+    on_bastion "$run 900 runs --compare $lake_run $run" | sed 's/^/   /'
+    [ "${PIPESTATUS[0]}" = 0 ] || { fail "tables differ from the undisturbed run"; return 1; }
+}
+executor_reboot_rejoins() {
+    local before
+    before=$(wc -l <"$state/exec2/console.log")
+    boot_host exec2
+    wait_booted exec2 || return 1
+    [ "$(in_host exec2 systemctl is-active movielens-executor)" = active ] || { fail "movielens-executor not active after reboot"; return 1; }
+    local runs
+    runs=$(in_host exec2 grep -c "release $release_sha installed" /var/log/cloud-init-output.log)
+    say "exec2 back; user data ran $runs time(s) in its life (once per instance)"
+    [ "$runs" = 1 ] || { fail "user data ran again on reboot"; return 1; }
+    wait_registered "$net.11 $net.12" 90
+}
+# A retry of the DAG's transform while its first attempt runs: never two at once.
+retried_task_never_runs_twice() {
+    local cmd
+    cmd=$(airflow tasks render movielens transform 2026-11-26 2>/dev/null | awk '/^# property: command/ {getline; getline; print; exit}')
+    [ -z "$cmd" ] && cmd=$(airflow tasks render movielens transform 2026-11-26 2>/dev/null | grep -m1 '^movielens-run ')
+    case "$cmd" in movielens-run\ "$lake_run"\ *) ;; *) fail "rendered command '$cmd'"; return 1 ;; esac
+    say "the task's command: $cmd"
+    # Attempt 1, with a pseudo-terminal as the SSHOperator opens it.
+    bastion_ssh -tt "$cmd" >"$state/attempt1.log" 2>&1 &
+    local first=$! i
+    for ((i = 0; i < 100; i++)); do
+        in_host bastion pgrep -f "movielens --config /etc/movielens/movielens.toml transform" >/dev/null && break
+        sleep 0.1
+    done
+    # Attempt 2 as Airflow's retry would: waits for the first to end.
+    bastion_ssh -tt "$cmd" >"$state/attempt2.log" 2>&1 &
+    local second=$!
+    # Attempt 3 with no patience: refused, with a reason.
+    bastion_ssh "MLRUN_WAIT_SECS=1 $cmd" >"$state/attempt3.log" 2>&1
+    local third=$?
+    wait "$first"
+    local r1=$?
+    wait "$second"
+    local r2=$?
+    say "attempt 1 exit $r1, attempt 2 exit $r2, attempt 3 exit $third: $(grep -o 'another attempt[^;]*' "$state/attempt3.log" | head -1)"
+    in_host bastion journalctl -t movielens-run --no-pager -o short-iso | grep "run $lake_run" | tail -n 6 | sed 's/^/   /'
+    [ "$r1" = 0 ] && [ "$r2" = 0 ] && [ "$third" = 75 ] || return 1
+    # Never two at once: in the journal, every start follows the previous end.
+    in_host bastion journalctl -t movielens-run --no-pager -o cat | grep "run $lake_run" | tail -n 4 | awk '
+        / started:/ { if (open) bad = 1; open = 1 }
+        / ended:/ { open = 0 }
+        END { exit bad }' || { fail "two attempts overlapped"; return 1; }
+}
+# Airflow killed the task: the SSH session hangs up and the remote command stops.
+killed_task_stops_its_command() {
+    local run=fleet-hangup
+    on_bastion "$run 900 stage --run-id $run" >/dev/null 2>&1 || return 1
+    bastion_ssh -tt "movielens-run $run 900 transform --run-id $run --no-publish" >"$state/hangup.log" 2>&1 &
+    local client=$! i
+    for ((i = 0; i < 100; i++)); do
+        in_host bastion pgrep -f "transform --run-id $run" >/dev/null && break
+        sleep 0.1
+    done
+    sleep 1
+    kill -TERM "$client"
+    local stopped=""
+    for ((i = 0; i < 300; i++)); do
+        in_host bastion pgrep -f "transform --run-id $run" >/dev/null || { stopped=$i; break; }
+        sleep 0.1
+    done
+    [ -n "$stopped" ] || { fail "the remote transform still runs 30 s after its session hung up"; return 1; }
+    say "remote command stopped $((stopped / 10)).$((stopped % 10)) s after the hang-up"
+    in_host bastion journalctl -t movielens-run --no-pager -o cat | grep "run $run" | tail -n 2 | sed 's/^/   /'
+    # Its lock is free: the next attempt starts at once.
+    bastion_ssh "MLRUN_WAIT_SECS=1 movielens-run $run 60 runs" >/dev/null || { fail "the lock of run $run is still held"; return 1; }
+}
+
+ssh-keygen -q -t ed25519 -N '' -C admin@fleet -f "$state/admin_key"
+step "host image (debootstrap, cached)" image || exit 1
+step "release package (deploy/package.sh)" package || exit 1
+step "user data rendered by terraform" render_user_data || exit 1
+step "network namespaces and bridge" network || exit 1
+step "S3 (moto) and Kaggle/FRED stand-in" outside_world || exit 1
+step "warehouse host boots" warehouse_host || exit 1
+step "EC2 hosts boot from their user data" ec2_hosts_boot || exit 1
+step "every unit active" units_active
+step "every executor registered (scheduler REST API)" executors_registered || exit 1
+step "airflow host boots" airflow_host || exit 1
+step "operator sets up the bastion over SSH" bastion_setup || exit 1
+step "airflow runs the DAG over SSH" dag_run || exit 1
+step "warehouse holds the DAG run" warehouse_holds_the_run
+step "report is in the lake" report_in_lake
+step "work ran on both executors" work_spread_over_executors
+step "fault: executor host powered off mid-transform" executor_power_off_mid_transform
+step "fault: executor host rebooted rejoins" executor_reboot_rejoins
+step "fault: retried task while the first attempt runs" retried_task_never_runs_twice
+step "fault: killed task stops its remote command" killed_task_stops_its_command
+[ "$failed" -eq 0 ]
