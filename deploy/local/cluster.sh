@@ -35,6 +35,15 @@ wait_port() { # host port seconds
     return 1
 }
 
+# The ports of the executors the scheduler on port $1 lists, sorted, space-separated.
+# Returns 2 if the scheduler has no REST API (a build older than this script).
+registered_ports() {
+    local body
+    body=$(curl -s "http://127.0.0.1:$1/api/executors") || return 1
+    case "$body" in *"REST API has been disabled"*) return 2 ;; esac
+    python3 -c 'import json, sys; print(" ".join(sorted(str(e["port"]) for e in json.loads(sys.argv[1]))) + " ")' "$body" 2>/dev/null
+}
+
 up() {
     local executors=2 port=50050 config=""
     while [ $# -gt 0 ]; do
@@ -68,7 +77,24 @@ up() {
     for ((i = 1; i <= executors; i++)); do
         wait_port 127.0.0.1 $((port + 2 * i)) 20 || die "executor $i did not start; see $CLUSTER_DIR/executor-$i.log"
     done
-    echo "cluster up: scheduler df://127.0.0.1:$port, $executors executors; logs in $CLUSTER_DIR"
+    # Listening is not registered: wait until the scheduler lists every
+    # executor (its REST API), so a job started next gets all of them.
+    local want got="" missing rc
+    want=$(for ((i = 1; i <= executors; i++)); do echo $((port + 2 * i)); done | sort | tr '\n' ' ')
+    for ((i = 0; i < 300; i++)); do
+        rc=0
+        got=$(registered_ports "$port") || rc=$?
+        case $rc in
+            0) [ "$got" = "$want" ] && break ;;
+            2) die "the scheduler in $bin_dir serves no REST API, so registration cannot be checked: rebuild it (cargo build --release)" ;;
+        esac
+        sleep 0.1
+    done
+    if [ "$got" != "$want" ]; then
+        missing=$(comm -23 <(tr ' ' '\n' <<<"$want" | sed '/^$/d') <(tr ' ' '\n' <<<"$got" | sed '/^$/d') | tr '\n' ' ')
+        die "after 30 s the scheduler lists executors on ports '${got% }', not on: ${missing% } (see $CLUSTER_DIR/executor-*.log)"
+    fi
+    echo "cluster up: scheduler df://127.0.0.1:$port, $executors executors registered; logs in $CLUSTER_DIR"
 }
 
 down() {

@@ -22,7 +22,8 @@
 #   usage: tests/fleet/run.sh     (root; needs the workspace built)
 # Binaries come from $FLEET_BIN_DIR (default: the debug build, as CI has it).
 # The host image is cached in $FLEET_IMAGE_DIR (default: <target>/fleet-image).
-# Keeps everything on failure when FLEET_KEEP=1 (then: tests/fleet/run.sh down).
+# Keeps the fleet up on failure when FLEET_KEEP=1, always when FLEET_KEEP=always
+# (then: tests/fleet/run.sh down).
 # Prints "fleet: N passed, N failed" last and exits non-zero on any failure.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,9 +35,10 @@ state=${FLEET_STATE:-/run/movielens-fleet}
 net=198.51.100
 declare -A addr=([sched]=10 [exec1]=11 [exec2]=12 [s3]=20 [bastion]=30 [airflow]=40 [wh]=50)
 booted_hosts=(wh sched exec1 exec2 bastion airflow)
+declare -A links_before links_after
 bucket=movielens-fleet
 s3_url=http://$net.20:5000
-scale=${FLEET_SCALE:-0.02}
+scale=${FLEET_SCALE:-0.05}
 # moto accepts any keys; on EC2 the instance profile supplies them.
 aws_key=fleet-access-key
 aws_secret=fleet-secret-key
@@ -130,7 +132,8 @@ prepare_host() {
         >"$root/root/.aws/credentials"
     printf 'MOVIELENS_S3__ACCESS_KEY_ID=%s\nMOVIELENS_S3__SECRET_ACCESS_KEY=%s\n' "$aws_key" "$aws_secret" \
         >"$root/etc/movielens/local.env"
-    chmod 0640 "$root/etc/movielens/local.env"
+    # Readable by every user, as instance-profile credentials are on EC2.
+    chmod 0644 "$root/etc/movielens/local.env"
 }
 
 # Boots host H (its systemd as PID 1) from its own cgroup, detached.
@@ -145,13 +148,31 @@ boot_host() {
             --console=pipe "$@"
     ) </dev/null >>"$state/$h/console.log" 2>&1 &
     echo $! >"$state/$h/nspawn.pid"
+    disown
+}
+
+# Kills every process of host H at once (its cgroup), then drops the cgroups.
+kill_host_cgroup() {
+    local h=$1 cg=/sys/fs/cgroup/unified/mlfleet/$1 c
+    [ -d "$cg" ] || return 0
+    echo 1 >"$cg/cgroup.kill" 2>/dev/null
+    for _ in $(seq 100); do grep -q '^populated 0' "$cg/cgroup.events" && break; sleep 0.1; done
+    for c in systemd unified; do
+        find "/sys/fs/cgroup/$c/mlfleet/$h" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+    return 0
 }
 
 # Waits until host H's systemd is up and cloud-init has run its user data.
 wait_booted() {
-    local h=$1 i s
-    for ((i = 0; i < 100; i++)); do leader "$h" >/dev/null && break; sleep 0.1; done
-    s=$(timeout 120 nsenter -t "$(leader "$h")" -a systemctl is-system-running --wait 2>/dev/null)
+    local h=$1 i s=""
+    for ((i = 0; i < 600; i++)); do
+        if leader "$h" >/dev/null; then
+            s=$(timeout 120 nsenter -t "$(leader "$h")" -a systemctl is-system-running --wait 2>/dev/null)
+            case "$s" in running | degraded) break ;; esac
+        fi
+        sleep 0.1
+    done
     [ "$s" = running ] || {
         say "$h: systemd is $s; failed units:"
         in_host "$h" systemctl --failed --no-legend | sed 's/^/     /'
@@ -160,15 +181,11 @@ wait_booted() {
         { fail "$h: cloud-init did not finish cleanly:"; in_host "$h" tail -n 30 /var/log/cloud-init-output.log >&2; return 1; }
 }
 
-# A host losing power: its nspawn killed, nothing shut down.
+# A host losing power: nspawn and every process of the host killed at once
+# (killing nspawn alone leaves the host's own systemd running), nothing shut down.
 power_off() {
-    local pid
-    pid=$(cat "$state/$1/nspawn.pid")
-    kill -9 "$pid" 2>/dev/null
-    pkill -9 -f "machine=$1 " 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    # The host's processes die with its PID namespace.
-    sleep 1
+    kill_host_cgroup "$1"
+    rm -f "$state/$1/nspawn.pid"
 }
 
 down() {
@@ -180,15 +197,12 @@ down() {
     for h in "${booted_hosts[@]}"; do
         pid=$(cat "$state/$h/nspawn.pid" 2>/dev/null) || continue
         for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null
     done
+    for h in "${booted_hosts[@]}"; do kill_host_cgroup "$h"; done
     for pid in $(cat "$state"/s3/*.pid 2>/dev/null); do kill "$pid" 2>/dev/null; done
     sleep 0.5
     for h in "${booted_hosts[@]}"; do umount "$state/$h/root" 2>/dev/null; done
-    for c in systemd unified; do
-        for h in "${booted_hosts[@]}"; do rmdir "/sys/fs/cgroup/$c/mlfleet/$h"/*/ 2>/dev/null; rmdir "/sys/fs/cgroup/$c/mlfleet/$h" 2>/dev/null; done
-        rmdir "/sys/fs/cgroup/$c/mlfleet" 2>/dev/null
-    done
+    for c in systemd unified; do rmdir "/sys/fs/cgroup/$c/mlfleet" 2>/dev/null; done
     for h in "${!addr[@]}" br; do ip netns del "mlf-$h" 2>/dev/null; done
     rm -rf "$state"
     return 0
@@ -206,7 +220,7 @@ fi
 if [ -d "$state" ]; then down; fi
 mkdir -p "$state"
 finish() {
-    if [ "${FLEET_KEEP:-0}" = 1 ] && [ "$failed" -gt 0 ]; then
+    if { [ "${FLEET_KEEP:-0}" = 1 ] && [ "$failed" -gt 0 ]; } || [ "${FLEET_KEEP:-0}" = always ]; then
         echo "fleet: kept for inspection in $state (tests/fleet/run.sh down)"
     else
         down
@@ -266,7 +280,8 @@ warehouse_host() {
 #!/bin/bash
 # The rehearsal's warehouse: PostgreSQL 15 on the fleet's network.
 set -euo pipefail
-echo "listen_addresses = '*'" >/etc/postgresql/15/main/conf.d/fleet.conf
+# The image was built beside another PostgreSQL, so its cluster may have another port.
+printf "listen_addresses = '*'\nport = 5432\n" >/etc/postgresql/15/main/conf.d/fleet.conf
 echo "host all all 198.51.100.0/24 scram-sha-256" >>/etc/postgresql/15/main/pg_hba.conf
 systemctl enable --now postgresql@15-main.service
 for i in $(seq 50); do pg_isready -q && break; sleep 0.2; done
@@ -286,9 +301,9 @@ ec2_hosts_boot() {
     boot_host exec1
     boot_host exec2
     boot_host bastion
-    sleep 4
+    for h in exec1 exec2 bastion wh; do wait_booted "$h" || return 1; done
     boot_host sched
-    for h in exec1 exec2 sched bastion wh; do wait_booted "$h" || return 1; done
+    wait_booted sched || return 1
     say "user data finished on every host $(($(date +%s) - started)) s after the first boot"
 }
 units_active() {
@@ -306,10 +321,12 @@ units_active() {
     done
     in_host bastion test -x /usr/local/bin/movielens-run || { fail "bastion: no movielens-run"; ok=1; }
     [ "$(in_host wh systemctl is-active postgresql@15-main)" = active ] || { fail "wh: postgresql not active"; ok=1; }
-    # The executors that booted before the scheduler failed to register and were restarted.
-    local restarts
-    restarts=$(in_host exec1 systemctl show -p NRestarts --value movielens-executor)
-    say "exec1 restarts before the scheduler was up: $restarts"
+    # The executors started before the scheduler existed: they kept retrying.
+    local retries
+    retries=$(in_host exec1 journalctl -u movielens-executor --no-pager -o cat | grep -c "Failed to connect to scheduler")
+    say "exec1 retried $retries times before the scheduler was up"
+    [ "$retries" -gt 0 ] || { fail "exec1 never had to wait for the scheduler: the ordering was not exercised"; ok=1; }
+    in_host bastion bash -c "exec 3<>/dev/tcp/$net.50/5432" 2>/dev/null || { fail "the warehouse does not accept connections"; in_host wh tail -n 20 /var/log/cloud-init-output.log; ok=1; }
     return $ok
 }
 # Live executors by address, as the scheduler's REST API lists them.
@@ -349,7 +366,8 @@ airflow_env() {
     echo "AIRFLOW_HOME=/var/lib/airflow AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags AIRFLOW__CORE__LOAD_EXAMPLES=false"
     echo "AIRFLOW_CONN_MOVIELENS_BASTION={\"conn_type\":\"ssh\",\"host\":\"$net.30\",\"login\":\"admin\",\"extra\":{\"key_file\":\"/var/lib/airflow/bastion_key\",\"no_host_key_check\":true}}"
 }
-airflow() { in_host airflow env $(airflow_env | head -1) "$(airflow_env | tail -1)" "$airflow_venv/bin/airflow" "$@"; }
+# Airflow's CLI on its host. Bounded: a failed task would wait minutes for its retries.
+airflow() { in_host airflow timeout 900 env $(airflow_env | head -1) "$(airflow_env | tail -1)" "$airflow_venv/bin/airflow" "$@"; }
 
 airflow_host() {
     [ -x "$airflow_venv/bin/airflow" ] || { fail "no Airflow venv at $airflow_venv (tests/deploy/run.sh makes it)"; return 1; }
@@ -358,7 +376,11 @@ airflow_host() {
 install -d -m 0700 /var/lib/airflow
 EOF
     prepare_host airflow "$state/airflow-user-data" || return 1
-    boot_host airflow --bind-ro="$airflow_venv" --bind-ro="$repo/deploy/airflow:/opt/airflow/dags"
+    # The venv's interpreter too, unless it is the image's own (/usr).
+    local binds=(--bind-ro="$airflow_venv" --bind-ro="$repo/deploy/airflow:/opt/airflow/dags") home
+    home=$(awk -F' = ' '$1 == "home" {print $2}' "$airflow_venv/pyvenv.cfg")
+    case "$home" in /usr/*) ;; *) binds+=(--bind-ro="$(dirname "$home")") ;; esac
+    boot_host airflow "${binds[@]}"
     wait_booted airflow || return 1
     cp "$state/admin_key" "$state/airflow/root/var/lib/airflow/bastion_key"
     chmod 0600 "$state/airflow/root/var/lib/airflow/bastion_key"
@@ -366,9 +388,11 @@ EOF
 
 dag_run() {
     airflow db migrate >"$state/airflow/migrate.log" 2>&1 || { tail -20 "$state/airflow/migrate.log"; return 1; }
-    local started=$(date +%s)
+    local started=$(date +%s) h
+    for h in exec1 exec2; do links_before[$h]=$(link_bytes "$h"); done
     airflow dags test movielens 2026-11-26 >"$state/airflow/dags_test.log" 2>&1 ||
         { tail -n 60 "$state/airflow/dags_test.log"; fail "airflow dags test failed"; return 1; }
+    for h in exec1 exec2; do links_after[$h]=$(link_bytes "$h"); done
     say "DAG run: $(($(date +%s) - started)) s"
     in_host airflow "$airflow_venv/bin/python" -c '
 import sqlite3
@@ -396,13 +420,21 @@ warehouse_holds_the_run() {
 report_in_lake() {
     s3py "o = s3.head_object(Bucket='$bucket', Key='lake/reports/$lake_run/report.html'); print('   report', o['ContentLength'], 'bytes')"
 }
-# Both executors ran tasks of the DAG run's jobs: shuffle crossed the bridge.
+# Bytes host H sent and received on its link to the bridge (seen from the bridge).
+link_bytes() {
+    ip netns exec mlf-br cat "/sys/class/net/vf-$1/statistics/rx_bytes" "/sys/class/net/vf-$1/statistics/tx_bytes" | tr '\n' ' '
+}
+# Both executors did the DAG run's work: each read input and sent shuffle or
+# results over its own link (counters taken before and after the run).
 work_spread_over_executors() {
-    local h n ok=0
+    local h ok=0 sent received b0 b1
     for h in exec1 exec2; do
-        n=$(in_host "$h" journalctl -u movielens-executor --no-pager -o cat | grep -ci 'task')
-        say "$h: $n task log lines"
-        [ "$n" -gt 0 ] || ok=1
+        read -r -a b0 <<<"${links_before[$h]}"
+        read -r -a b1 <<<"${links_after[$h]}"
+        sent=$(((b1[0] - b0[0]) / 1024))
+        received=$(((b1[1] - b0[1]) / 1024))
+        say "$h during the DAG run: sent $sent KiB, received $received KiB"
+        [ "$sent" -gt 256 ] && [ "$received" -gt 256 ] || { fail "$h did no real share of the work"; ok=1; }
     done
     local jobs
     jobs=$(in_host bastion curl -sf "http://$net.10:50050/api/jobs" | python3 -c '
@@ -429,12 +461,18 @@ print(sum(1 for j in json.load(sys.stdin) if "unning" in json.dumps(j)))' 2>/dev
         sleep 0.1
     done
     [ "${running:-0}" -gt 0 ] || { fail "no job ever ran"; return 1; }
-    sleep 0.5
-    say "exec2 powered off with $running job(s) running"
+    sleep 1
+    local done_before
+    done_before=$(in_host bastion curl -sf "http://$net.10:50050/api/jobs" | python3 -c '
+import json, sys
+print(sum(1 for j in json.load(sys.stdin) if "ompleted" in json.dumps(j)))')
     power_off exec2
+    say "exec2 powered off with $running job(s) of the transform running, $done_before jobs completed in all"
     local started=$(date +%s)
     wait "$client" || { tail -n 30 "$state/power-off.log"; fail "the transform failed after exec2 lost power"; return 1; }
     say "transform finished $(($(date +%s) - started)) s after the power-off; $(grep -c 're-submitting' "$state/power-off.log") step re-submissions"
+    grep -q '"level":"WARN"' "$state/power-off.log" && grep '"level":"WARN"' "$state/power-off.log" | head -3 | cut -c1-300 | sed 's/^/   /'
+    wait_registered "$net.11" 60 || return 1
     on_bastion "$run 900 runs --compare $lake_run $run" | sed 's/^/   /'
     [ "${PIPESTATUS[0]}" = 0 ] || { fail "tables differ from the undisturbed run"; return 1; }
 }
