@@ -547,3 +547,60 @@ fn old_runs_and_the_raw_files_only_they_read_are_pruned() {
     let out = run_ok(lake.ml().args(["prune", "--keep", "1"]));
     assert!(text(&out).contains("pruned 0 runs"), "{}", text(&out));
 }
+
+#[test]
+fn runs_compare_tells_a_rerun_from_a_run_on_other_inputs() {
+    let Some(shared) = shared_data() else { return };
+    let lake = Lake::with_good_run(&shared);
+    // The same inputs again: every table the same (row order and float
+    // summation order may differ; the comparison ignores both).
+    run_ok(&mut lake.run("again"));
+    let same = run_ok(lake.ml().args(["runs", "--compare", "good", "again"]));
+    let table = text(&same);
+    assert!(table.contains("fact_rating"), "{table}");
+    assert!(!table.contains(" NO"), "{table}");
+    // The CPI series cut to end in 2015: the CPI tables and the real
+    // earnings differ, the ratings do not.
+    let cpi = lake.dir.path().join("cpi.csv");
+    let cut: String = std::fs::read_to_string(&cpi)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("DATE") || *l < "2016")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&cpi, cut).unwrap();
+    run_ok(&mut lake.run("cut-cpi"));
+    let out = lake
+        .ml()
+        .args(["runs", "--compare", "good", "cut-cpi", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let differing: Vec<&str> = report["differing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(differing.contains(&"dim_cpi"), "{differing:?}");
+    assert!(differing.contains(&"genre_earnings_real"), "{differing:?}");
+    assert!(!differing.contains(&"fact_rating"), "{differing:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("differ in"),
+        "{}",
+        text(&out)
+    );
+    // An unknown run is an error naming it.
+    let out = lake
+        .ml()
+        .args(["runs", "--compare", "good", "nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("run nope has no curated tables"),
+        "{}",
+        text(&out)
+    );
+}
