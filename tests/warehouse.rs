@@ -615,3 +615,275 @@ async fn redshift_connection_options_are_accepted_by_a_postgres_protocol_server(
     assert_eq!(wh.query_i64("SELECT CAST(1 AS BIGINT)").await.unwrap(), 1);
     wh.close().await;
 }
+
+/// Settings pointing the library at `lake` and this database (Postgres).
+fn settings_for(lake: &Path, db: &TestDb) -> movielens::config::Settings {
+    let mut settings = movielens::config::Settings::load(None).unwrap();
+    settings.lake = lake.display().to_string();
+    settings.warehouse.kind = "postgres".into();
+    settings.warehouse.url = movielens::config::Secret::new(db.url.clone());
+    settings
+}
+
+/// A published run in a fresh lake, with no warehouse load yet.
+fn published_lake(dir: &Path) -> std::path::PathBuf {
+    let lake = dir.join("lake");
+    run_ok(movielens().arg("--lake").arg(&lake).arg("run"));
+    lake
+}
+
+async fn table_oid(conn: &mut PgConnection, table: &str) -> i64 {
+    sqlx::query_scalar(&format!(
+        "SELECT CAST(CAST('movielens.{table}' AS regclass) AS oid)::BIGINT"
+    ))
+    .fetch_one(conn)
+    .await
+    .unwrap()
+}
+
+/// The whole Redshift load transaction — LOCK, version check, typed staging
+/// tables, DELETE + INSERT, version and load records — on PostgreSQL, with
+/// only COPY's S3 read replaced by a stream of the same parquet rows.
+#[tokio::test(flavor = "multi_thread")]
+async fn redshift_load_transaction_runs_on_postgres_and_equals_the_lake() {
+    let Some(db) = TestDb::create("rsload").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = published_lake(dir.path());
+    let settings = settings_for(&lake_dir, &db);
+    let lake = Lake::open(&settings).unwrap();
+    let summary = movielens::warehouse::rehearse_redshift_load(&settings, &lake)
+        .await
+        .unwrap();
+    assert_eq!(summary.tables.len(), TABLES.len());
+    let mut conn = db.conn().await;
+    for table in TABLES {
+        let wh = warehouse_rows(&mut conn, table).await;
+        let lk = lake_rows(&lake_dir, table).await;
+        assert!(!wh.is_empty(), "{} is empty", table.name);
+        assert!(
+            wh == lk,
+            "{}: warehouse rows differ from the lake",
+            table.name
+        );
+    }
+    assert_eq!(loaded_runs(&db).await, vec![summary.run_id.clone()]);
+    assert_eq!(
+        schema_version(&db).await,
+        movielens::warehouse::schema::SCHEMA_VERSION
+    );
+    // The data-quality checks pass on what the Redshift path loaded.
+    let mut check = movielens();
+    check.arg("--lake").arg(&lake_dir).arg("check");
+    for (k, v) in db.env() {
+        check.env(k, v);
+    }
+    run_ok(&mut check);
+}
+
+/// A load over an unchanged schema replaces rows, not tables: an analyst's
+/// view and a grant on a loaded table survive it.
+#[tokio::test(flavor = "multi_thread")]
+async fn redshift_load_over_an_unchanged_schema_keeps_views_and_grants() {
+    let Some(db) = TestDb::create("rsviews").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = published_lake(dir.path());
+    let settings = settings_for(&lake_dir, &db);
+    let lake = Lake::open(&settings).unwrap();
+    movielens::warehouse::rehearse_redshift_load(&settings, &lake)
+        .await
+        .unwrap();
+    let mut conn = db.conn().await;
+    // The test role may not create roles: the grant goes to PUBLIC.
+    sqlx::raw_sql(
+        "GRANT SELECT ON movielens.fact_rating TO PUBLIC; \
+         CREATE VIEW movielens.ratings_per_movie AS \
+             SELECT tmdb_id, count(*) AS n FROM movielens.fact_rating GROUP BY tmdb_id",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let oid = table_oid(&mut conn, "fact_rating").await;
+    let before = count(&db, "fact_rating").await;
+
+    // A second run, loaded the same way.
+    run_ok(
+        movielens()
+            .arg("--lake")
+            .arg(&lake_dir)
+            .args(["run", "--run-id", "second"]),
+    );
+    movielens::warehouse::rehearse_redshift_load(&settings, &lake)
+        .await
+        .unwrap();
+    assert_eq!(loaded_runs(&db).await.last().unwrap(), "second");
+    assert_eq!(
+        table_oid(&mut conn, "fact_rating").await,
+        oid,
+        "fact_rating was recreated"
+    );
+    assert_eq!(count(&db, "fact_rating").await, before, "no duplicate rows");
+    let via_view: i64 =
+        sqlx::query_scalar("SELECT CAST(sum(n) AS BIGINT) FROM movielens.ratings_per_movie")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(via_view, before, "the view no longer reads the table");
+    // PUBLIC's SELECT shows in the table's ACL as "=r/<grantor>".
+    let acl: String = sqlx::query_scalar(
+        "SELECT CAST(relacl AS TEXT) FROM pg_class WHERE oid = CAST('movielens.fact_rating' AS regclass)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        acl.contains(",=r/") || acl.contains("{=r/"),
+        "the grant was lost: {acl}"
+    );
+}
+
+/// A title longer in bytes than its VARCHAR is refused before any statement
+/// runs, naming the table, the column, the row's key and the sizes.
+#[tokio::test(flavor = "multi_thread")]
+async fn redshift_text_too_wide_is_refused_before_any_statement_with_its_row() {
+    let Some(db) = TestDb::create("rswide").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = published_lake(dir.path());
+    let settings = settings_for(&lake_dir, &db);
+    let lake = Lake::open(&settings).unwrap();
+    movielens::warehouse::rehearse_redshift_load(&settings, &lake)
+        .await
+        .unwrap();
+
+    // Rewrite the published dim_movie with one CJK title of 700 characters:
+    // 2,100 bytes in UTF-8, over VARCHAR(2048) (700 characters would fit a
+    // limit counted in characters).
+    let run = lake
+        .current(movielens::lake::Zone::Curated)
+        .await
+        .unwrap()
+        .run_id;
+    let table_dir = lake_dir.join(format!("curated/runs/{run}/dim_movie"));
+    let ctx = datafusion::prelude::SessionContext::new();
+    ctx.register_parquet("old", table_dir.to_str().unwrap(), Default::default())
+        .await
+        .unwrap();
+    let victim: i64 = {
+        let b = ctx
+            .sql("SELECT min(tmdb_id) FROM old")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        b[0].column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .unwrap()
+            .value(0)
+    };
+    let columns: Vec<String> = movielens::warehouse::schema::table("dim_movie")
+        .unwrap()
+        .columns
+        .iter()
+        .map(|c| match c.name {
+            "title" => format!(
+                "CASE WHEN tmdb_id = {victim} THEN repeat('題', 700) ELSE title END AS title"
+            ),
+            other => other.to_string(),
+        })
+        .collect();
+    let rewritten = dir.path().join("dim_movie.parquet");
+    ctx.sql(&format!(
+        "COPY (SELECT {} FROM old) TO '{}' STORED AS PARQUET",
+        columns.join(", "),
+        rewritten.display()
+    ))
+    .await
+    .unwrap()
+    .collect()
+    .await
+    .unwrap();
+    for f in std::fs::read_dir(&table_dir).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    std::fs::copy(&rewritten, table_dir.join("part-0.parquet")).unwrap();
+
+    let loads_before = loaded_runs(&db).await.len();
+    let err = movielens::warehouse::rehearse_redshift_load(&settings, &lake)
+        .await
+        .unwrap_err()
+        .to_string();
+    for part in [
+        "dim_movie",
+        "title",
+        &format!("tmdb_id={victim}"),
+        "2100 bytes",
+        "VARCHAR(2048)",
+        "nothing was loaded",
+    ] {
+        assert!(err.contains(part), "{part:?} missing from: {err}");
+    }
+    assert_eq!(
+        loaded_runs(&db).await.len(),
+        loads_before,
+        "a load was recorded"
+    );
+}
+
+/// What Redshift's parquet COPY needs of every curated table's files, checked
+/// in the files themselves: the columns by name in the schema's order, and
+/// timestamps stored as TIMESTAMP(MICROS) (COPY reads no nanosecond ones).
+#[tokio::test(flavor = "multi_thread")]
+async fn redshift_parquet_of_every_table_follows_the_copy_rules() {
+    use datafusion::parquet::basic::{LogicalType, TimeUnit};
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let lake_dir = published_lake(dir.path());
+    let mut settings = movielens::config::Settings::load(None).unwrap();
+    settings.lake = lake_dir.display().to_string();
+    let lake = Lake::open(&settings).unwrap();
+    let run = lake
+        .current(movielens::lake::Zone::Curated)
+        .await
+        .unwrap()
+        .run_id;
+    let mut timestamps = 0;
+    for table in TABLES {
+        let table_dir = lake_dir.join(format!("curated/runs/{run}/{}", table.name));
+        let files: Vec<_> = std::fs::read_dir(&table_dir)
+            .unwrap()
+            .map(|f| f.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect();
+        assert!(!files.is_empty(), "{}: no parquet files", table.name);
+        for file in files {
+            let reader = SerializedFileReader::new(std::fs::File::open(&file).unwrap()).unwrap();
+            let descr = reader.metadata().file_metadata().schema_descr_ptr();
+            let names: Vec<&str> = descr.columns().iter().map(|c| c.name()).collect();
+            assert_eq!(names, table.column_names(), "{}", file.display());
+            for (c, col) in table.columns.iter().zip(descr.columns()) {
+                if c.ty == ColumnType::Timestamp {
+                    timestamps += 1;
+                    assert!(
+                        matches!(
+                            col.logical_type_ref(),
+                            Some(LogicalType::Timestamp(t)) if t.unit == TimeUnit::MICROS
+                        ),
+                        "{}.{} is {:?} in {}",
+                        table.name,
+                        c.name,
+                        col.logical_type_ref(),
+                        file.display()
+                    );
+                }
+            }
+        }
+    }
+    assert!(timestamps > 0, "no timestamp column was checked");
+}

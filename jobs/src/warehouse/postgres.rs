@@ -145,9 +145,10 @@ async fn load_table(
     Ok(copied)
 }
 
-/// A table's rows through one `COPY … FROM STDIN`: a task reads and encodes
-/// batches into ~1 MiB chunks while this one sends them.
-async fn copy_rows(
+/// A table's rows through one `COPY … FROM STDIN` (`copy_sql`): a task reads
+/// and encodes batches into ~1 MiB chunks while this one sends them. Also the
+/// Redshift rehearsal's stand-in for COPY from S3.
+pub(super) async fn copy_rows(
     wh: &mut Warehouse,
     mut batches: SendableRecordBatchStream,
     table: &'static Table,

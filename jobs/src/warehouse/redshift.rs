@@ -15,8 +15,14 @@
 //!
 //! Redshift's parquet COPY maps columns by position and cannot skip a bad row,
 //! so the files' columns are checked against the schema first (see
-//! [`super::check_columns`]). The statements are generated here and covered by
-//! snapshot tests; running them needs a real Redshift cluster and AWS.
+//! [`super::check_columns`]), and so are text widths: Redshift's VARCHAR(n)
+//! holds n bytes, and one longer value would fail the whole COPY late; the load
+//! refuses it up front, naming the row ([`super::check_text_widths`]).
+//!
+//! The statements are snapshot-tested and parsed by sqlfluff's Redshift
+//! grammar; the transaction itself runs against PostgreSQL in the tests with
+//! its COPY steps replaced by a stream of the same rows ([`CopyFrom::Stream`]):
+//! only COPY's S3 read and the Redshift-only DDL clauses need a real cluster.
 
 use std::time::Instant;
 
@@ -24,8 +30,12 @@ use tracing::info;
 
 use super::connection::{Warehouse, literal, record_load_sql};
 use super::schema::{ColumnType, Flavour, TABLES, Table, quote, quoted_list};
-use super::{LoadSummary, Result, WarehouseError, checked_table, table_files};
+use super::{
+    LoadSummary, Result, WarehouseError, check_text_widths, checked_table, table_batches,
+    table_files,
+};
 use crate::lake::{Lake, Published, Zone};
+use crate::progress::{self, Unit};
 use datafusion::prelude::SessionContext;
 
 /// A Redshift COPY manifest for these (s3 URL, size) files.
@@ -62,15 +72,46 @@ fn stage_type(ty: ColumnType) -> String {
     }
 }
 
-/// The statements that load `table` from its manifest (inside the load's
-/// transaction).
-pub fn table_statements(
-    schema: &str,
-    table: &Table,
-    manifest_url: &str,
-    iam_role: &str,
-) -> Vec<String> {
-    let stage = format!("stage_{}", table.name);
+fn stage_name(table: &Table) -> String {
+    format!("stage_{}", table.name)
+}
+
+/// One statement of the load transaction. COPY is kept apart: on Redshift it
+/// is SQL reading S3; the rehearsal on PostgreSQL fills the same staging table
+/// through `COPY … FROM STDIN` instead, so every other statement runs as is.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Sql(String),
+    Copy {
+        table: &'static Table,
+        manifest_url: String,
+    },
+}
+
+/// Where the transaction's COPY steps take the rows from.
+#[derive(Debug, Clone, Copy)]
+pub enum CopyFrom<'a> {
+    /// Redshift reads the manifest's parquet files from S3, assuming this role.
+    S3 { iam_role: &'a str },
+    /// The rehearsal: the curated parquet streamed from the lake into the
+    /// staging table over the PostgreSQL protocol.
+    Stream,
+}
+
+/// Redshift's COPY of a table's manifest into its staging table.
+pub fn copy_sql(table: &Table, manifest_url: &str, iam_role: &str) -> String {
+    format!(
+        "COPY {} FROM {} IAM_ROLE {} FORMAT AS PARQUET MANIFEST",
+        stage_name(table),
+        literal(manifest_url),
+        literal(iam_role)
+    )
+}
+
+/// The steps that load `table` from its manifest (inside the load's
+/// transaction): a typed staging table, COPY, DELETE + INSERT, drop.
+pub fn table_steps(schema: &str, table: &'static Table, manifest_url: &str) -> Vec<Step> {
+    let stage = stage_name(table);
     let columns: Vec<String> = table
         .columns
         .iter()
@@ -85,98 +126,187 @@ pub fn table_statements(
         })
         .collect();
     vec![
-        format!("CREATE TEMP TABLE {stage} (\n{}\n)", columns.join(",\n")),
-        format!(
-            "COPY {stage} FROM {} IAM_ROLE {} FORMAT AS PARQUET MANIFEST",
-            literal(manifest_url),
-            literal(iam_role)
-        ),
-        format!("DELETE FROM {schema}.{}", table.name),
-        format!(
+        Step::Sql(format!(
+            "CREATE TEMP TABLE {stage} (\n{}\n)",
+            columns.join(",\n")
+        )),
+        Step::Copy {
+            table,
+            manifest_url: manifest_url.into(),
+        },
+        Step::Sql(format!("DELETE FROM {schema}.{}", table.name)),
+        Step::Sql(format!(
             "INSERT INTO {schema}.{} ({})\nSELECT {} FROM {stage}",
             table.name,
             quoted_list(&table.column_names()),
             select.join(", ")
-        ),
-        format!("DROP TABLE {stage}"),
+        )),
+        Step::Sql(format!("DROP TABLE {stage}")),
     ]
 }
 
+/// The statements of [`table_steps`] as Redshift runs them.
+pub fn table_statements(
+    schema: &str,
+    table: &'static Table,
+    manifest_url: &str,
+    iam_role: &str,
+) -> Vec<String> {
+    table_steps(schema, table, manifest_url)
+        .into_iter()
+        .map(|step| match step {
+            Step::Sql(sql) => sql,
+            Step::Copy {
+                table,
+                manifest_url,
+            } => copy_sql(table, &manifest_url, iam_role),
+        })
+        .collect()
+}
+
 /// The load transaction's first statements: the lock, and for a warehouse at
-/// another schema version (`found`) its tables replaced and the version
-/// recorded (`record_version`), so the next load over an unchanged schema
-/// neither drops nor recreates a table: analysts' views and grants stay.
+/// another schema version (`found`) its tables replaced (DDL of `flavour`:
+/// Redshift's, or PostgreSQL's in the rehearsal) and the version recorded
+/// (`record_version`), so the next load over an unchanged schema neither drops
+/// nor recreates a table: analysts' views and grants stay.
 pub fn schema_statements(
     schema: &str,
     found: Option<i32>,
     record_version: Vec<String>,
+    flavour: Flavour,
 ) -> Vec<String> {
     let mut statements = vec![format!("LOCK {schema}.loads")];
     if found != Some(super::schema::SCHEMA_VERSION) {
         for table in TABLES {
             statements.push(format!("DROP TABLE IF EXISTS {schema}.{}", table.name));
-            statements.push(table.create(Flavour::Redshift, schema, false));
+            statements.push(table.create(flavour, schema, false));
         }
         statements.extend(record_version);
     }
     statements
 }
 
-/// Loads the published curated run into Redshift.
+/// Loads the published curated run with the Redshift load transaction; on
+/// Redshift with `CopyFrom::S3`, on PostgreSQL with `CopyFrom::Stream`.
+/// Nothing runs before every table's columns and text widths are checked.
 pub async fn load(
     wh: &mut Warehouse,
     lake: &Lake,
     ctx: &SessionContext,
     curated: &Published,
-    iam_role: &str,
+    copy: CopyFrom<'_>,
 ) -> Result<LoadSummary> {
-    if !lake.root().starts_with("s3://") {
-        return Err(WarehouseError::RedshiftNeedsS3 {
-            lake: lake.root().into(),
-        });
-    }
-    if iam_role.is_empty() {
-        return Err(WarehouseError::RedshiftNeedsRole);
+    if let CopyFrom::S3 { iam_role } = copy {
+        if !lake.root().starts_with("s3://") {
+            return Err(WarehouseError::RedshiftNeedsS3 {
+                lake: lake.root().into(),
+            });
+        }
+        if iam_role.is_empty() {
+            return Err(WarehouseError::RedshiftNeedsRole);
+        }
     }
     let started = Instant::now();
-    let found = wh.ensure_schema().await?;
-    let schema = wh.schema.clone();
-    let mut statements = schema_statements(&schema, found, wh.record_version_sql());
     let mut summary = LoadSummary {
         run_id: curated.run_id.clone(),
         tables: Vec::new(),
         seconds: 0.0,
     };
+    let mut table_steps_all = Vec::new();
     for table in TABLES {
         let files = table_files(lake, curated, table).await?;
-        // Check the columns before Redshift sees the files.
+        // Check the files before Redshift sees them: COPY maps columns by
+        // position, and one value too wide for its VARCHAR fails it late.
         checked_table(ctx, curated, table).await?;
-        let urls: Vec<(String, u64)> = files.iter().map(|(k, s)| (lake.url(k), *s)).collect();
+        check_text_widths(ctx, curated, table).await?;
         let key = manifest_key(&curated.run_id, table.name);
-        lake.put(&key, manifest(&urls).into_bytes()).await?;
-        statements.extend(table_statements(&schema, table, &lake.url(&key), iam_role));
+        if let CopyFrom::S3 { .. } = copy {
+            let urls: Vec<(String, u64)> = files.iter().map(|(k, s)| (lake.url(k), *s)).collect();
+            lake.put(&key, manifest(&urls).into_bytes()).await?;
+        }
+        table_steps_all.extend(table_steps(&wh.schema, table, &lake.url(&key)));
         let rows = curated.tables.get(table.name).copied().unwrap_or(0);
         summary.tables.push((table.name, rows, 0.0));
     }
+    let found = wh.ensure_schema().await?;
+    let schema = wh.schema.clone();
+    let mut steps: Vec<Step> =
+        schema_statements(&schema, found, wh.record_version_sql(), wh.flavour)
+            .into_iter()
+            .map(Step::Sql)
+            .collect();
+    steps.extend(table_steps_all);
     let staging_run = curated
         .inputs
         .get("staging_run")
         .cloned()
         .unwrap_or_default();
-    statements.push(record_load_sql(
+    steps.push(Step::Sql(record_load_sql(
         &schema,
         &curated.run_id,
         &staging_run,
         summary.rows(),
         started.elapsed().as_secs_f64(),
-    ));
+    )));
     info!(
-        statements = statements.len(),
+        steps = steps.len(),
+        copy = match copy {
+            CopyFrom::S3 { .. } => "s3",
+            CopyFrom::Stream => "stream",
+        },
         "running the Redshift load transaction"
     );
-    wh.in_transaction(&statements).await?;
+    wh.execute("BEGIN").await?;
+    for step in &steps {
+        if let Err(e) = run_step(wh, ctx, curated, copy, step).await {
+            let _ = wh.execute("ROLLBACK").await;
+            return Err(e);
+        }
+    }
+    wh.execute("COMMIT").await?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+async fn run_step(
+    wh: &mut Warehouse,
+    ctx: &SessionContext,
+    curated: &Published,
+    copy: CopyFrom<'_>,
+    step: &Step,
+) -> Result<()> {
+    match (step, copy) {
+        (Step::Sql(sql), _) => wh.execute(sql).await,
+        (
+            Step::Copy {
+                table,
+                manifest_url,
+            },
+            CopyFrom::S3 { iam_role },
+        ) => wh.execute(&copy_sql(table, manifest_url, iam_role)).await,
+        (Step::Copy { table, .. }, CopyFrom::Stream) => {
+            let expected = curated.tables.get(table.name).copied().unwrap_or(0);
+            let sql = format!(
+                "COPY {} ({}) FROM STDIN WITH (FORMAT csv)",
+                stage_name(table),
+                quoted_list(&table.column_names())
+            );
+            let bar = progress::bar(Some(expected), &format!("load {}", table.name), Unit::Rows);
+            let batches = table_batches(ctx, curated, table).await?;
+            let copied = super::postgres::copy_rows(wh, batches, table, &sql, &bar).await?;
+            bar.finish_and_clear();
+            if copied != expected {
+                return Err(WarehouseError::RowCount {
+                    url: wh.url.clone(),
+                    table: table.name,
+                    run_id: curated.run_id.clone(),
+                    copied,
+                    expected,
+                });
+            }
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -219,10 +349,12 @@ mod tests {
             "movielens",
             Some(crate::warehouse::schema::SCHEMA_VERSION),
             version.clone(),
+            Flavour::Redshift,
         );
         assert_eq!(current, ["LOCK movielens.loads"]);
         for older in [None, Some(crate::warehouse::schema::SCHEMA_VERSION - 1)] {
-            let replaced = schema_statements("movielens", older, version.clone());
+            let replaced =
+                schema_statements("movielens", older, version.clone(), Flavour::Redshift);
             let drops = replaced
                 .iter()
                 .filter(|s| s.starts_with("DROP TABLE"))
@@ -244,6 +376,7 @@ mod tests {
             schema,
             Some(crate::warehouse::schema::SCHEMA_VERSION - 1),
             crate::warehouse::connection::record_version_statements(schema),
+            Flavour::Redshift,
         ));
         for t in TABLES {
             let url = format!("s3://lake/p/{}", manifest_key("r1", t.name));
