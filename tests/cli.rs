@@ -202,3 +202,19 @@ fn malformed_rating_lines_are_counted_as_invalid_not_fatal() {
         "all five bad lines, and only they, are invalid: {invalid}"
     );
 }
+
+#[test]
+fn human_logs_off_a_terminal_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    // stderr is a pipe here, as in a log file or an Airflow task log.
+    let out = run_ok(
+        movielens()
+            .arg("--lake")
+            .arg(&lake)
+            .args(["--log-format", "human", "run"]),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("run started"), "{err}");
+    assert!(!err.contains('\u{1b}'), "ANSI escape in piped logs:\n{err}");
+}

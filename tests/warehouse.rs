@@ -607,7 +607,7 @@ async fn redshift_connection_options_are_accepted_by_a_postgres_protocol_server(
         return;
     };
     let mut settings = movielens::config::Settings::load(None).unwrap();
-    settings.warehouse.kind = "redshift".into();
+    settings.warehouse.kind = movielens::config::WarehouseKind::Redshift;
     settings.warehouse.url = movielens::config::Secret::new(db.url.clone());
     let mut wh = movielens::warehouse::Warehouse::connect(&settings)
         .await
@@ -620,7 +620,7 @@ async fn redshift_connection_options_are_accepted_by_a_postgres_protocol_server(
 fn settings_for(lake: &Path, db: &TestDb) -> movielens::config::Settings {
     let mut settings = movielens::config::Settings::load(None).unwrap();
     settings.lake = lake.display().to_string();
-    settings.warehouse.kind = "postgres".into();
+    settings.warehouse.kind = movielens::config::WarehouseKind::Postgres;
     settings.warehouse.url = movielens::config::Secret::new(db.url.clone());
     settings
 }

@@ -71,7 +71,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     if let Some(mb) = args.memory_mb {
         cluster.executor_memory_mb = mb;
     }
-    movielens::logging::init(&settings.log.format, &settings.log.level);
+    movielens::logging::init(settings.log.format, &settings.log.level);
     let lake = Lake::open(&settings)?;
     // Without a configured work dir, use a temporary one that is removed on exit.
     let temp;

@@ -145,7 +145,7 @@ pub struct S3Settings {
 #[serde(deny_unknown_fields)]
 pub struct WarehouseSettings {
     /// `none`, `postgres` or `redshift`.
-    pub kind: String,
+    pub kind: WarehouseKind,
     /// Connection URL; may hold a password, so it is masked when printed.
     pub url: Secret,
     /// Schema holding the tables (the load builds the next run in `<schema>_load`).
@@ -207,9 +207,28 @@ pub struct GenerateSettings {
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
     /// `human` or `json`.
-    pub format: String,
+    pub format: LogFormat,
     /// A `tracing` filter such as `info` or `movielens=debug,info`.
     pub level: String,
+}
+
+/// Where `movielens load` puts the curated tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum WarehouseKind {
+    /// The lake only.
+    None,
+    Postgres,
+    Redshift,
+}
+
+/// How log lines look: `human` (colours only on a terminal, never with
+/// `NO_COLOR`) or `json` (one object per line, no progress bars).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
 }
 
 /// A string that never shows itself in logs, `Debug` output or `movielens config`.
@@ -367,23 +386,6 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if !matches!(
-            self.warehouse.kind.as_str(),
-            "none" | "postgres" | "redshift"
-        ) {
-            return Err(ConfigError::Invalid {
-                key: "warehouse.kind",
-                value: self.warehouse.kind.clone(),
-                reason: "expected none, postgres or redshift",
-            });
-        }
-        if !matches!(self.log.format.as_str(), "human" | "json") {
-            return Err(ConfigError::Invalid {
-                key: "log.format",
-                value: self.log.format.clone(),
-                reason: "expected human or json",
-            });
-        }
         let schema = &self.warehouse.schema;
         if schema.is_empty()
             || !schema
@@ -452,7 +454,7 @@ mod tests {
     fn defaults_load_and_mask_secrets() {
         let mut s = Settings::load(None).unwrap();
         assert_eq!(s.answers.top_n, 10);
-        assert_eq!(s.warehouse.kind, "none");
+        assert_eq!(s.warehouse.kind, WarehouseKind::None);
         s.s3.secret_access_key = Secret::new("hunter2");
         s.warehouse.url = Secret::new("postgres://u:pw@h/db");
         let printed = s.to_masked_toml();

@@ -37,7 +37,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     if let Some(port) = args.port {
         settings.cluster.scheduler_port = port;
     }
-    movielens::logging::init(&settings.log.format, &settings.log.level);
+    movielens::logging::init(settings.log.format, &settings.log.level);
     let lake = Lake::open(&settings)?;
     let addr = format!(
         "{}:{}",

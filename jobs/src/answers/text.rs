@@ -4,37 +4,32 @@ use std::fmt::Write;
 
 use super::Answers;
 
+/// Right-aligned columns two spaces apart under a dashed rule, sized by
+/// display width: a CJK title takes two columns per character.
 fn table(out: &mut String, header: &[&str], rows: Vec<Vec<String>>) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:>w$}", w = *w))
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    let _ = writeln!(
-        out,
-        "{}",
-        line(header.iter().map(|s| s.to_string()).collect())
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("  ")
-    );
+    use comfy_table::{CellAlignment, ContentArrangement, Table};
+    let mut t = Table::new();
+    t.load_preset(comfy_table::presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
     for r in rows {
-        let _ = writeln!(out, "{}", line(r));
+        t.add_row(r);
+    }
+    for column in t.column_iter_mut() {
+        column.set_cell_alignment(CellAlignment::Right);
+        column.set_padding((0, 2));
+    }
+    let lines: Vec<String> = t.lines().map(|l| l.trim_end().to_string()).collect();
+    let width = lines
+        .iter()
+        .map(|l| unicode_width::UnicodeWidthStr::width(l.as_str()))
+        .max()
+        .unwrap_or(0);
+    for (i, line) in lines.iter().enumerate() {
+        let _ = writeln!(out, "{line}");
+        if i == 0 {
+            let _ = writeln!(out, "{}", "-".repeat(width));
+        }
     }
     out.push('\n');
 }
@@ -174,6 +169,28 @@ pub fn render_text(a: &Answers) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn columns_line_up_by_display_width_with_cjk_titles() {
+        let mut out = String::new();
+        super::table(
+            &mut out,
+            &["title", "n"],
+            vec![
+                vec!["千と千尋の神隠し".into(), "1".into()],
+                vec!["Spirited Away".into(), "22".into()],
+            ],
+        );
+        let lines: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        // Right-aligned: every line ends at the same display column.
+        let widths: Vec<usize> = lines
+            .iter()
+            .map(|l| unicode_width::UnicodeWidthStr::width(*l))
+            .collect();
+        assert!(widths.iter().all(|w| *w == widths[0]), "{widths:?}\n{out}");
+        assert!(lines[1].starts_with('-'), "{out}");
+    }
+
     #[test]
     fn thousands_groups_digits() {
         assert_eq!(super::thousands(1234567.4), "1,234,567");

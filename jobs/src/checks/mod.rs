@@ -437,7 +437,7 @@ pub async fn check_lake(
 /// Runs every check: on the warehouse when one is configured (plus its row
 /// counts against the lake), else on the lake's published curated run.
 pub async fn check(settings: &Settings, lake: &Lake) -> Result<CheckReport, CheckError> {
-    if settings.warehouse.kind == "none" {
+    if settings.warehouse.kind == crate::config::WarehouseKind::None {
         return check_lake(settings, lake, Which::Published).await;
     }
     let (ctx, curated) = local_curated_context(lake, Which::Published).await?;

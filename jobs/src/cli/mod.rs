@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use movielens::config::Settings;
+use movielens::config::{LogFormat, Settings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,8 +39,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR|s3://…")]
     lake: Option<String>,
     /// Log format: human or json (overrides `log.format`).
-    #[arg(long, global = true, value_name = "FORMAT")]
-    log_format: Option<String>,
+    #[arg(long, global = true, value_name = "FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
     /// Wait for another writer's lock on the lake instead of failing at once.
     #[arg(long, global = true)]
     wait: bool,
@@ -89,15 +89,11 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     if cli.wait {
         settings.run.lock_wait = true;
     }
-    if let Some(format) = &cli.log_format {
-        anyhow::ensure!(
-            format == "human" || format == "json",
-            "--log-format must be human or json, not {format:?}"
-        );
-        settings.log.format = format.clone();
+    if let Some(format) = cli.log_format {
+        settings.log.format = format;
     }
-    movielens::logging::init(&settings.log.format, &settings.log.level);
-    if settings.log.format == "json" {
+    movielens::logging::init(settings.log.format, &settings.log.level);
+    if settings.log.format == LogFormat::Json {
         movielens::progress::disable();
     }
     Ok(settings)

@@ -120,7 +120,7 @@ pub async fn execute(args: Args, mut settings: Settings) -> anyhow::Result<()> {
         super::prune::report(&pruned);
     }
 
-    if settings.warehouse.kind != "none" {
+    if settings.warehouse.kind != movielens::config::WarehouseKind::None {
         let started = Instant::now();
         let loaded = movielens::warehouse::load(&settings, &lake, Some(&run_id))
             .await

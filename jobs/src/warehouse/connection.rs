@@ -10,7 +10,7 @@ use sqlx::{ConnectOptions, Connection};
 
 use super::schema::{self, Flavour, SCHEMA_VERSION, TABLES};
 use super::{Result, WarehouseError};
-use crate::config::Settings;
+use crate::config::{Settings, WarehouseKind};
 use tracing::info;
 
 /// A warehouse connection and what it is.
@@ -40,10 +40,10 @@ impl Warehouse {
     /// Connects to `warehouse.url`; errors when no warehouse is configured.
     pub async fn connect(settings: &Settings) -> Result<Self> {
         let w = &settings.warehouse;
-        let flavour = match w.kind.as_str() {
-            "postgres" => Flavour::Postgres,
-            "redshift" => Flavour::Redshift,
-            _ => return Err(WarehouseError::NotConfigured),
+        let flavour = match w.kind {
+            WarehouseKind::Postgres => Flavour::Postgres,
+            WarehouseKind::Redshift => Flavour::Redshift,
+            WarehouseKind::None => return Err(WarehouseError::NotConfigured),
         };
         let url = mask_url(w.url.expose());
         let connect_err = |source| WarehouseError::Connect {
