@@ -31,7 +31,7 @@ variable "allowed_ssh_cidrs" {
 }
 
 variable "executor_count" {
-  description = "Ballista executors. The one number to change for more data (see README, Deploy to AWS)."
+  description = "Ballista executors. The one number to change for more data (see docs/deploy.md, Scaling for 100x data)."
   type        = number
   default     = 2
   validation {

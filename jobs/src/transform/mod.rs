@@ -641,7 +641,7 @@ fn parquet_options() -> TableParquetOptions {
     // the movie ids have as many distinct values as there are movies, so the
     // writer's dictionary (a hash lookup per value) was its largest cost and
     // grew with the catalogue. Scale 1: files 8% smaller; scale 4: fact_rating
-    // 14-16 s -> 9-11 s, files 4% smaller (README, Benchmark).
+    // 14-16 s -> 9-11 s, files 4% smaller (docs/performance.md, Benchmark).
     for column in ["user_id", "tmdb_id", "movielens_id", "rated_at"] {
         options.column_specific_options.insert(
             column.into(),

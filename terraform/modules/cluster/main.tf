@@ -72,7 +72,7 @@ resource "aws_instance" "executor" {
     http_tokens   = "required"
     http_endpoint = "enabled"
   }
-  # Shuffle files and spills: 200 GB per executor covers one 100x run (see README).
+  # Shuffle files and spills: 200 GB per executor covers one 100x run (see docs/deploy.md).
   root_block_device {
     volume_type = local.root_volume.volume_type
     volume_size = 200
