@@ -57,6 +57,18 @@ impl Lake {
         cmd
     }
 
+    /// Other inputs for a second run: the CPI series cut to end in 2015.
+    fn cut_cpi_before_2016(&self) {
+        let cpi = self.dir.path().join("cpi.csv");
+        let cut: String = std::fs::read_to_string(&cpi)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("DATE") || *l < "2016")
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&cpi, cut).unwrap();
+    }
+
     fn answers(&self) -> String {
         let out = run_ok(self.ml().args(["answers", "--format", "json"]));
         String::from_utf8(out.stdout).unwrap()
@@ -160,14 +172,7 @@ fn an_earlier_good_run_can_be_published_again() {
     let Some(shared) = shared_data() else { return };
     let lake = Lake::with_good_run(&shared);
     // A second good run on other inputs (the CPI series cut to end in 2015).
-    let cpi = lake.dir.path().join("cpi.csv");
-    let cut: String = std::fs::read_to_string(&cpi)
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with("DATE") || *l < "2016")
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&cpi, cut).unwrap();
+    lake.cut_cpi_before_2016();
     run_ok(&mut lake.run("second"));
     assert_ne!(lake.answers(), lake.good_answers);
     assert_eq!(lake.state_of("good"), "passed");
@@ -561,14 +566,7 @@ fn runs_compare_tells_a_rerun_from_a_run_on_other_inputs() {
     assert!(!table.contains(" NO"), "{table}");
     // The CPI series cut to end in 2015: the CPI tables and the real
     // earnings differ, the ratings do not.
-    let cpi = lake.dir.path().join("cpi.csv");
-    let cut: String = std::fs::read_to_string(&cpi)
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with("DATE") || *l < "2016")
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&cpi, cut).unwrap();
+    lake.cut_cpi_before_2016();
     run_ok(&mut lake.run("cut-cpi"));
     let out = lake
         .ml()

@@ -115,20 +115,37 @@ async fn load_table(
     table: &'static Table,
     side: &str,
 ) -> Result<u64> {
-    let expected = curated.tables.get(table.name).copied().unwrap_or(0);
     wh.execute(&format!("DROP TABLE IF EXISTS {side}.{}", table.name))
         .await?;
     wh.execute(&table.create(wh.flavour, side, false)).await?;
 
-    let bar = progress::bar(Some(expected), &format!("load {}", table.name), Unit::Rows);
     let copy_sql = format!(
         "COPY {side}.{} ({}) FROM STDIN WITH (FORMAT csv)",
         table.name,
         schema::quoted_list(&table.column_names())
     );
+    let copied = copy_table(wh, ctx, curated, table, &copy_sql).await?;
+    for sql in table.postgres_constraints(side) {
+        wh.execute(&sql).await?;
+    }
+    Ok(copied)
+}
+
+/// Copies every row of a curated table through `copy_sql` (a `COPY … FROM
+/// STDIN (FORMAT csv)`), with a progress bar, and checks the count against the
+/// run's. Also the Redshift rehearsal's stand-in for COPY from S3.
+pub(super) async fn copy_table(
+    wh: &mut Warehouse,
+    ctx: &SessionContext,
+    curated: &Published,
+    table: &'static Table,
+    copy_sql: &str,
+) -> Result<u64> {
+    let expected = curated.tables.get(table.name).copied().unwrap_or(0);
+    let bar = progress::bar(Some(expected), &format!("load {}", table.name), Unit::Rows);
     tracing::debug!(table = table.name, rows = expected, "copying");
     let batches = table_batches(ctx, curated, table).await?;
-    let copied = copy_rows(wh, batches, table, &copy_sql, &bar).await?;
+    let copied = copy_rows(wh, batches, table, copy_sql, &bar).await?;
     bar.finish_and_clear();
     if copied != expected {
         return Err(WarehouseError::RowCount {
@@ -139,16 +156,12 @@ async fn load_table(
             expected,
         });
     }
-    for sql in table.postgres_constraints(side) {
-        wh.execute(&sql).await?;
-    }
     Ok(copied)
 }
 
 /// A table's rows through one `COPY … FROM STDIN` (`copy_sql`): a task reads
-/// and encodes batches into ~1 MiB chunks while this one sends them. Also the
-/// Redshift rehearsal's stand-in for COPY from S3.
-pub(super) async fn copy_rows(
+/// and encodes batches into ~1 MiB chunks while this one sends them.
+async fn copy_rows(
     wh: &mut Warehouse,
     mut batches: SendableRecordBatchStream,
     table: &'static Table,

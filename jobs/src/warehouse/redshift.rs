@@ -30,12 +30,8 @@ use tracing::info;
 
 use super::connection::{Warehouse, literal, record_load_sql};
 use super::schema::{ColumnType, Flavour, TABLES, Table, quote, quoted_list};
-use super::{
-    LoadSummary, Result, WarehouseError, check_text_widths, checked_table, table_batches,
-    table_files,
-};
+use super::{LoadSummary, Result, WarehouseError, check_text_widths, checked_table, table_files};
 use crate::lake::{Lake, Published, Zone};
-use crate::progress::{self, Unit};
 use datafusion::prelude::SessionContext;
 
 /// A Redshift COPY manifest for these (s3 URL, size) files.
@@ -285,26 +281,14 @@ async fn run_step(
             CopyFrom::S3 { iam_role },
         ) => wh.execute(&copy_sql(table, manifest_url, iam_role)).await,
         (Step::Copy { table, .. }, CopyFrom::Stream) => {
-            let expected = curated.tables.get(table.name).copied().unwrap_or(0);
             let sql = format!(
                 "COPY {} ({}) FROM STDIN WITH (FORMAT csv)",
                 stage_name(table),
                 quoted_list(&table.column_names())
             );
-            let bar = progress::bar(Some(expected), &format!("load {}", table.name), Unit::Rows);
-            let batches = table_batches(ctx, curated, table).await?;
-            let copied = super::postgres::copy_rows(wh, batches, table, &sql, &bar).await?;
-            bar.finish_and_clear();
-            if copied != expected {
-                return Err(WarehouseError::RowCount {
-                    url: wh.url.clone(),
-                    table: table.name,
-                    run_id: curated.run_id.clone(),
-                    copied,
-                    expected,
-                });
-            }
-            Ok(())
+            super::postgres::copy_table(wh, ctx, curated, table, &sql)
+                .await
+                .map(|_| ())
         }
     }
 }
