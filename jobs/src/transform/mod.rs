@@ -6,6 +6,11 @@
 //! then registered, so later steps read it back from the lake (that is what
 //! Ballista executors can see). The run becomes visible only when every table is
 //! written (see [`crate::lake`]).
+//!
+//! By concern: `steps` (the SQL files, their order, rendering, what each
+//! reads), `registry` (which run a reader reads; its tables registered in a
+//! session), `write` (one step's result to parquet, with retries), and here
+//! the scheduling of the steps of a run.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,64 +19,28 @@ use futures::stream::FuturesUnordered;
 use std::time::Instant;
 
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::UInt64Type;
-use std::sync::Arc;
 
-use datafusion::config::{ParquetColumnOptions, TableParquetOptions};
-use datafusion::dataframe::DataFrameWriteOptions;
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
-use tracing::{Instrument, info, info_span, warn};
+use datafusion::prelude::SessionContext;
+use tracing::{Instrument, info, info_span};
 
 use crate::config::Settings;
 use crate::engine::Engine;
 use crate::lake::{Lake, LakeError, Published, Zone};
-use crate::ratings_csv::{RatingsFile, RatingsTable};
-use crate::staging::STAGED_TABLES;
 
+mod registry;
 mod retry;
+mod steps;
 pub mod valid_rating;
+mod write;
 
-use retry::is_retryable;
-
-/// One SQL file and the table it produces.
-#[derive(Debug, Clone, Copy)]
-pub struct Step {
-    pub table: &'static str,
-    pub file: &'static str,
-    pub sql: &'static str,
-}
-
-macro_rules! step {
-    ($table:literal, $dir:literal) => {
-        Step {
-            table: $table,
-            file: concat!("jobs/sql/", $dir, "/", $table, ".sql"),
-            sql: include_str!(concat!("../../sql/", $dir, "/", $table, ".sql")),
-        }
-    };
-}
-
-/// The star model, in dependency order.
-pub const CURATED: [Step; 8] = [
-    step!("dim_movie", "curated"),
-    step!("movie_genre", "curated"),
-    step!("dim_genre", "curated"),
-    step!("fact_rating", "curated"),
-    step!("ratings_by_movielens_id", "curated"),
-    step!("rating_mapping", "curated"),
-    step!("dim_cpi", "curated"),
-    step!("dim_date", "curated"),
-];
-
-/// One mart per question (Q4 has its context table `cpi_window`).
-pub const MARTS: [Step; 6] = [
-    step!("highest_rated", "marts"),
-    step!("genre_popularity", "marts"),
-    step!("box_office_by_month", "marts"),
-    step!("box_office_by_quarter", "marts"),
-    step!("genre_earnings_real", "marts"),
-    step!("cpi_window", "marts"),
-];
+use registry::register_parquet;
+pub use registry::{
+    Which, curated_run, local_curated_context, register_curated, register_inputs, register_staged,
+    staging_for, staging_of,
+};
+use steps::CALENDAR_BOUNDS_SQL;
+pub use steps::{CURATED, MARTS, Step, dependencies, find_step, render, steps};
+use write::{SINGLE_FILE, ratings_parts, write_sharded, write_with_retries};
 
 /// genre_popularity.sql gives every genre one bit of a BIGINT (sign bit unused).
 const MAX_GENRES: u64 = 63;
@@ -125,140 +94,6 @@ pub enum TransformError {
     Placeholder { file: &'static str, snippet: String },
 }
 
-/// Fills `{{name}}` placeholders.
-pub fn render(step: &Step, params: &[(&str, String)]) -> Result<String, TransformError> {
-    let mut sql = step.sql.to_string();
-    for (name, value) in params {
-        sql = sql.replace(&format!("{{{{{name}}}}}"), value);
-    }
-    if let Some(at) = sql.find("{{") {
-        return Err(TransformError::Placeholder {
-            file: step.file,
-            snippet: sql[at..].chars().take(40).collect(),
-        });
-    }
-    Ok(sql)
-}
-
-async fn register_parquet(
-    ctx: &SessionContext,
-    name: &str,
-    url: String,
-) -> Result<(), TransformError> {
-    ctx.deregister_table(name).ok();
-    ctx.register_parquet(name, &url, ParquetReadOptions::default())
-        .await
-        .map_err(|source| TransformError::Register {
-            name: name.into(),
-            url,
-            source,
-        })
-}
-
-/// Which run of the lake a reader reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which<'a> {
-    /// The run `_CURRENT.json` names: what analysts and the warehouse see.
-    Published,
-    /// A run by its id, published or not (to check it before publishing, or
-    /// to diagnose a failed one).
-    Run(&'a str),
-}
-
-/// The complete run `id` of `zone`, or an error naming it.
-async fn complete_run(lake: &Lake, zone: Zone, id: &str) -> Result<Published, TransformError> {
-    lake.run(zone, id)
-        .await?
-        .ok_or_else(|| TransformError::NoSuchRun {
-            root: lake.root().into(),
-            zone: zone.name(),
-            run: id.into(),
-        })
-}
-
-/// The complete curated run `which` names.
-pub async fn curated_run(lake: &Lake, which: Which<'_>) -> Result<Published, TransformError> {
-    match which {
-        Which::Published => Ok(lake.current(Zone::Curated).await?),
-        Which::Run(id) => complete_run(lake, Zone::Curated, id).await,
-    }
-}
-
-/// The staging run a transform of `run_id` reads: the run's own when it was
-/// staged under that id (as `movielens run` does), else the latest staged.
-pub async fn staging_for(lake: &Lake, run_id: &str) -> Result<Published, TransformError> {
-    match lake.run(Zone::Staging, run_id).await? {
-        Some(run) => Ok(run),
-        None => Ok(lake.current(Zone::Staging).await?),
-    }
-}
-
-/// The staging run a curated run was made from.
-pub async fn staging_of(lake: &Lake, curated: &Published) -> Result<Published, TransformError> {
-    match curated.inputs.get("staging_run") {
-        Some(id) => complete_run(lake, Zone::Staging, id).await,
-        // A run from before staging runs had records.
-        None => Ok(lake.current(Zone::Staging).await?),
-    }
-}
-
-/// Registers the tables of the staging run `staging` as `stg_<table>`.
-pub async fn register_staged(
-    ctx: &SessionContext,
-    lake: &Lake,
-    staging: &Published,
-) -> Result<(), TransformError> {
-    for table in STAGED_TABLES {
-        let url = lake.url(&Lake::table_key(Zone::Staging, &staging.run_id, table)) + "/";
-        register_parquet(ctx, &format!("stg_{table}"), url).await?;
-    }
-    Ok(())
-}
-
-/// Registers the staging run `staging` (`stg_*`) and its raw ratings files.
-pub async fn register_inputs(
-    ctx: &SessionContext,
-    lake: &Lake,
-    staging: &Published,
-) -> Result<(), TransformError> {
-    register_staged(ctx, lake, staging).await?;
-    let parts = ratings_parts(lake, staging).await?;
-    register_ratings(ctx, lake, "raw_ratings", &parts)?;
-    Ok(())
-}
-
-/// Registers every table of the curated run `curated`, for readers.
-pub async fn register_curated(
-    ctx: &SessionContext,
-    lake: &Lake,
-    curated: &Published,
-) -> Result<(), TransformError> {
-    for table in curated.tables.keys() {
-        let url = lake.url(&Lake::table_key(Zone::Curated, &curated.run_id, table)) + "/";
-        register_parquet(ctx, table, url).await?;
-    }
-    Ok(())
-}
-
-/// A DataFusion context in this process (no cluster) with the curated run
-/// `which` registered: for readers of small results and for checks.
-pub async fn local_curated_context(
-    lake: &Lake,
-    which: Which<'_>,
-) -> Result<(SessionContext, Published), TransformError> {
-    let runtime = crate::engine::reader_runtime_for_lake(lake).map_err(|source| {
-        TransformError::Register {
-            name: "(lake object store)".into(),
-            url: lake.root().into(),
-            source,
-        }
-    })?;
-    let ctx = SessionContext::new_with_config_rt(Default::default(), runtime);
-    let curated = curated_run(lake, which).await?;
-    register_curated(&ctx, lake, &curated).await?;
-    Ok((ctx, curated))
-}
-
 /// What the transform wrote.
 #[derive(Debug, Clone)]
 pub struct TransformSummary {
@@ -278,18 +113,10 @@ fn base_params(settings: &Settings) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Every step, curated tables first, in the order they are declared.
-pub fn steps() -> impl Iterator<Item = &'static Step> {
-    CURATED.iter().chain(MARTS.iter())
-}
-
-/// The step that writes `table`, if any.
-pub fn find_step(table: &str) -> Option<&'static Step> {
-    steps().find(|s| s.table == table)
-}
-
 /// A failure of `step`'s SQL, naming the step and its file.
-fn step_error(step: &Step) -> impl Fn(datafusion::error::DataFusionError) -> TransformError + Copy {
+pub(super) fn step_error(
+    step: &Step,
+) -> impl Fn(datafusion::error::DataFusionError) -> TransformError + Copy {
     let (table, file) = (step.table, step.file);
     move |source| TransformError::Step {
         table,
@@ -526,248 +353,6 @@ async fn run_step(
     Ok((step.table, rows, secs))
 }
 
-/// The steps whose tables `step` reads, found by name in its SQL outside
-/// comments (the way dbt finds a model's refs). dim_date reads what its
-/// calendar spans.
-pub fn dependencies(step: &Step) -> Vec<&'static str> {
-    let sql = if step.table == "dim_date" {
-        CALENDAR_BOUNDS_SQL
-    } else {
-        step.sql
-    };
-    let code: Vec<&str> = sql
-        .lines()
-        .map(|line| line.split("--").next().unwrap_or(""))
-        .collect();
-    let code = code.join("\n");
-    steps()
-        .filter(|other| other.table != step.table && mentions(&code, other.table))
-        .map(|other| other.table)
-        .collect()
-}
-
-/// Whether `name` occurs in `code` as a whole identifier.
-fn mentions(code: &str, name: &str) -> bool {
-    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    code.match_indices(name).any(|(at, _)| {
-        let before = code[..at].chars().next_back();
-        let after = code[at + name.len()..].chars().next();
-        !before.is_some_and(ident) && !after.is_some_and(ident)
-    })
-}
-
-/// [`write_table`] with bounded retries and exponential backoff, each logged.
-async fn write_with_retries(
-    ctx: &SessionContext,
-    lake: &Lake,
-    settings: &Settings,
-    file_key: &str,
-    step: &Step,
-    sql: &str,
-) -> Result<u64, TransformError> {
-    let retries = settings.engine.step_retries;
-    let mut backoff = std::time::Duration::from_millis(settings.engine.retry_backoff_ms);
-    let mut attempt = 0;
-    loop {
-        let secs = settings.engine.step_timeout_secs;
-        let attempt_result = tokio::time::timeout(
-            std::time::Duration::from_secs(secs),
-            write_table(ctx, lake, file_key, step, sql),
-        )
-        .await
-        .unwrap_or(Err(TransformError::Timeout {
-            table: step.table,
-            file: step.file,
-            secs,
-        }));
-        match attempt_result {
-            Ok(rows) => return Ok(rows),
-            Err(e) if attempt < retries && is_retryable(&e) => {
-                attempt += 1;
-                warn!(table = step.table, attempt, of = retries, wait_ms = backoff.as_millis() as u64, error = %e, "step failed; re-submitting");
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// The one file a (non-sharded) step's table is written to.
-const SINGLE_FILE: &str = "part-000.parquet";
-
-/// Writes one step's result as the single parquet file `file_key`; returns
-/// the row count.
-///
-/// Always a named file, never a directory for DataFusion to fill: its files
-/// are named afresh on every execution, and Ballista re-runs the tasks of an
-/// executor it lost, finished ones included. Into a directory, such a re-run
-/// adds a second copy of the table beside the first; into a named file, it
-/// overwrites it. (Ballista writes a job's output from one task either way.)
-async fn write_table(
-    ctx: &SessionContext,
-    lake: &Lake,
-    file_key: &str,
-    step: &Step,
-    sql: &str,
-) -> Result<u64, TransformError> {
-    let url = lake.url(file_key);
-    let fail = step_error(step);
-    let batches = ctx
-        .sql(sql)
-        .await
-        .map_err(fail)?
-        .write_parquet(&url, DataFrameWriteOptions::new(), Some(parquet_options()))
-        .await
-        .map_err(fail)?;
-    let rows = batches
-        .iter()
-        .filter_map(|b| b.column(0).as_primitive_opt::<UInt64Type>())
-        .map(|c| (0..c.len()).map(|i| c.value(i)).sum::<u64>())
-        .sum();
-    Ok(rows)
-}
-
-/// How tables are encoded. They are set on the parquet format itself, which
-/// travels with the plan to the executors; `COPY … OPTIONS (…)` would not:
-/// Ballista's plan serialisation drops a COPY's options.
-fn parquet_options() -> TableParquetOptions {
-    let mut options = TableParquetOptions::default();
-    // zstd level 1 instead of DataFusion's level 3: at scale 1.0 fact_rating
-    // is 7% larger (278 vs 259 MB) and about a second faster to write.
-    options.global.compression = Some("zstd(1)".into());
-    // fact_rating's integer columns are delta encoded, not dictionary encoded:
-    // user_id is sorted within each file, rated_at nearly always distinct, and
-    // the movie ids have as many distinct values as there are movies, so the
-    // writer's dictionary (a hash lookup per value) was its largest cost and
-    // grew with the catalogue. Scale 1: files 8% smaller; scale 4: fact_rating
-    // 14-16 s -> 9-11 s, files 4% smaller (docs/performance.md, Benchmark).
-    for column in ["user_id", "tmdb_id", "movielens_id", "rated_at"] {
-        options.column_specific_options.insert(
-            column.into(),
-            ParquetColumnOptions {
-                dictionary_enabled: Some(false),
-                encoding: Some("delta_binary_packed".into()),
-                ..Default::default()
-            },
-        );
-    }
-    options
-}
-
-/// The CSV parts of the staged run's raw ratings: (key, bytes).
-async fn ratings_parts(
-    lake: &Lake,
-    staging: &Published,
-) -> Result<Vec<(String, u64)>, TransformError> {
-    let dir = staging
-        .inputs
-        .get("ratings")
-        .cloned()
-        .unwrap_or_else(|| "raw/kaggle/ratings".into());
-    Ok(lake
-        .list(&dir)
-        .await?
-        .into_iter()
-        .filter(|(k, _)| k.ends_with(".csv"))
-        .collect())
-}
-
-/// Registers `name` as the ratings in `parts`, read by our own ratings
-/// reader (see [`crate::ratings_csv`]); the engine's codecs ship it to the
-/// scheduler and executors.
-fn register_ratings(
-    ctx: &SessionContext,
-    lake: &Lake,
-    name: &str,
-    parts: &[(String, u64)],
-) -> Result<(), TransformError> {
-    let files = parts
-        .iter()
-        .map(|(key, bytes)| RatingsFile {
-            url: lake.url(key),
-            bytes: *bytes,
-        })
-        .collect();
-    let table = RatingsTable::new(files);
-    ctx.deregister_table(name).ok();
-    ctx.register_table(name, Arc::new(table))
-        .map_err(|source| TransformError::Register {
-            name: name.into(),
-            url: parts.first().map(|(k, _)| lake.url(k)).unwrap_or_default(),
-            source,
-        })?;
-    Ok(())
-}
-
-/// Writes fact_rating as `engine.fact_write_shards` concurrent jobs, each over
-/// its own share of the raw ratings parts and into its own `shard-NNN.parquet`:
-/// Ballista writes a job's output from a single task, so one job would funnel
-/// 26M rows through one writer. `ctx` is the engine's single-task session:
-/// with one partition the writer needs no repartitioning, so each shard job is
-/// one task from CSV to parquet and its rows never go to disk in between.
-/// Each shard retries on its own.
-async fn write_sharded(
-    ctx: &SessionContext,
-    lake: &Lake,
-    settings: &Settings,
-    staging: &Published,
-    key: &str,
-    step: &Step,
-    params: &[(&str, String)],
-) -> Result<u64, TransformError> {
-    let parts = ratings_parts(lake, staging).await?;
-    let shards = settings
-        .engine
-        .fact_write_shards
-        .clamp(1, parts.len().max(1));
-    // Shards of an earlier attempt with another shard count must not survive.
-    lake.delete_prefix(key).await?;
-    let jobs = (0..shards).map(|k| {
-        let mine: Vec<(String, u64)> = parts.iter().skip(k).step_by(shards).cloned().collect();
-        async move {
-            let name = format!("raw_ratings_shard_{k}");
-            register_ratings(ctx, lake, &name, &mine)?;
-            let mut params = params.to_vec();
-            params.push(("ratings", name));
-            let sql = render(step, &params)?;
-            // One file per shard, side by side, so the table is one flat folder.
-            write_with_retries(
-                ctx,
-                lake,
-                settings,
-                &format!("{key}/shard-{k:03}.parquet"),
-                step,
-                &sql,
-            )
-            .await
-        }
-    });
-    let rows = futures::future::try_join_all(jobs).await?;
-    info!(
-        table = step.table,
-        shards,
-        parts = parts.len(),
-        "sharded write done"
-    );
-    Ok(rows.into_iter().sum())
-}
-
-/// The years dim_date spans. Each table's first and last instant first, then
-/// their years: min/max of a column come from the parquet statistics or one
-/// cheap pass, where the year of every one of fact_rating's rows would not.
-/// Cross joins of one-row tables, not a UNION ALL: Ballista 55 loses track of
-/// a union's tasks when its branches plan differently (one answered from
-/// statistics, one scanned), and the job never finishes.
-const CALENDAR_BOUNDS_SQL: &str =
-    "SELECT least(m.lo, f.lo, c.lo) AS lo, greatest(m.hi, f.hi, c.hi) AS hi
-    FROM (SELECT CAST(date_part('year', min(release_date)) AS INT) AS lo,
-                 CAST(date_part('year', max(release_date)) AS INT) AS hi FROM dim_movie) AS m
-    CROSS JOIN (SELECT CAST(date_part('year', min(rated_at)) AS INT) AS lo,
-                 CAST(date_part('year', max(rated_at)) AS INT) AS hi FROM fact_rating) AS f
-    CROSS JOIN (SELECT CAST(date_part('year', min(month)) AS INT) AS lo,
-                 CAST(date_part('year', max(month)) AS INT) AS hi FROM dim_cpi) AS c";
-
 /// Whole years spanning release dates, rating dates and CPI months.
 async fn calendar_bounds(
     ctx: &SessionContext,
@@ -796,6 +381,7 @@ async fn calendar_bounds(
 
 #[cfg(test)]
 mod tests {
+    use super::steps::mentions;
     use super::*;
 
     #[test]
