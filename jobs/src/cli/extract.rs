@@ -21,6 +21,12 @@ pub async fn land(
     let manifest = extract::extract(settings, lake, run_id)
         .await
         .context("extract")?;
+    print_manifest(&manifest);
+    Ok(manifest)
+}
+
+/// What an extract landed, one file a line (stderr).
+pub fn print_manifest(manifest: &extract::Manifest) {
     for e in &manifest.entries {
         let what = if e.uploaded {
             "landed"
@@ -29,7 +35,6 @@ pub async fn land(
         };
         eprintln!("{:<24} {:>12} bytes  {what}  -> {}", e.file, e.bytes, e.key);
     }
-    Ok(manifest)
 }
 
 pub async fn execute(args: Args, settings: &Settings) -> anyhow::Result<()> {

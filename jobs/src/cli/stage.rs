@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use movielens::config::Settings;
 use movielens::lake::Lake;
-use movielens::pipeline::{self, LocalInputs};
+use movielens::pipeline::{self, LocalInputs, Source};
 use movielens::staging::{self, RawInputs, StageSummary};
 
 /// Where the raw inputs come from.
@@ -38,22 +38,16 @@ pub async fn raw_inputs(
     settings: &Settings,
     run_id: &str,
 ) -> anyhow::Result<RawInputs> {
-    if let Some(dir) = &args.input {
-        let local = LocalInputs::find(dir, &args.ratings, args.cpi.as_deref())?;
-        return Ok(local
-            .land(lake, settings.engine.ratings_part_bytes, run_id)
-            .await?);
-    }
-    // No --input: the files of the latest complete `movielens extract`.
-    let manifest = movielens::extract::latest(lake).await?.ok_or_else(|| {
-        anyhow::anyhow!(
-            "lake {} has no raw files: pass --input DIR (and --cpi FILE), run `movielens extract`, \
-             or use `movielens run` to generate data",
-            lake.root()
-        )
-    })?;
-    let cpi_file = format!("{}.csv", settings.extract.fred_series);
-    Ok(manifest.raw_inputs(&args.ratings, &cpi_file)?)
+    let source = match &args.input {
+        Some(dir) => Source::Files(LocalInputs::find(dir, &args.ratings, args.cpi.as_deref())?),
+        // No --input: the files of the latest complete `movielens extract`.
+        None => Source::LatestExtract {
+            ratings: args.ratings.clone(),
+        },
+    };
+    struct Quiet;
+    impl pipeline::Observer for Quiet {}
+    Ok(pipeline::land_inputs(settings, lake, &source, run_id, &mut Quiet).await?)
 }
 
 pub fn print_rejects(summary: &StageSummary) {

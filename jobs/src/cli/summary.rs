@@ -1,6 +1,6 @@
 //! The closing table of a run: stage, duration, rows.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Default)]
 pub struct StageTimes {
@@ -8,21 +8,13 @@ pub struct StageTimes {
 }
 
 impl StageTimes {
-    /// Records a finished stage that started at `started`.
-    pub fn record(&mut self, stage: &str, started: Instant, rows: Option<u64>) {
-        self.rows.push((stage.to_string(), started.elapsed(), rows));
-    }
-
-    /// The stages so far, as the report's lineage panel lists them.
-    pub fn stages(&self) -> Vec<movielens::report::StageTime> {
-        self.rows
-            .iter()
-            .map(|(stage, took, rows)| movielens::report::StageTime {
-                stage: stage.clone(),
-                seconds: took.as_secs_f64(),
-                rows: *rows,
-            })
-            .collect()
+    /// Records a stage the pipeline timed.
+    pub fn push(&mut self, stage: movielens::report::StageTime) {
+        self.rows.push((
+            stage.stage,
+            Duration::from_secs_f64(stage.seconds),
+            stage.rows,
+        ));
     }
 
     /// Printed on stderr so stdout stays answers only.

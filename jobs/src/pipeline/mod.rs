@@ -1,5 +1,5 @@
-//! The stages wired together, as `movielens run` and the single-stage commands
-//! use them: land inputs → stage → transform → answers.
+//! The stages wired together: inputs landed in the lake, and [`run`], the whole
+//! pipeline as one function that `movielens run` calls.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,6 +9,9 @@ use tracing::info;
 use crate::lake::{Lake, LakeError};
 use crate::raw;
 use crate::staging::RawInputs;
+
+mod run;
+pub use run::{Observer, RunError, RunOutcome, Source, land_inputs, run};
 
 /// Which source a raw file came from (a label for the extract's manifest;
 /// files land by checksum, see [`crate::raw`]).
@@ -139,7 +142,7 @@ pub async fn generate_into_lake(
     seed: u64,
     ratings_part_bytes: u64,
     run_id: &str,
-) -> anyhow::Result<RawInputs> {
+) -> Result<RawInputs, RunError> {
     let tmp = tempfile::Builder::new()
         .prefix("movielens-generate-")
         .tempdir()?;
