@@ -376,13 +376,13 @@ async fn a_killed_executor_does_not_lose_the_run_or_change_its_tables() {
         ("ratings_by_movielens_id", 300),
     ];
     for (n, (table, ms)) in points.into_iter().enumerate() {
-        // Two slots per executor. Seen once here with one: after the loss,
-        // Ballista 55 rolled a stage back, aborted a task on the surviving
-        // executor, and no task ran there again, so every step and its
-        // re-submissions timed out. That fits the slot leak of upstream
-        // #2418 (an aborted task's vcores never come back). A fleet's
-        // executors have several slots.
-        let mut cluster = Cluster::start_with_vcores(&dir.path().join(format!("c{n}")), &env, 2, 2);
+        // Four slots per executor. Seen with one slot, and once (of about
+        // eight runs) with two: after the loss, Ballista 55 rolled a stage
+        // back, aborted tasks on the surviving executor, and no task ran
+        // there again, so every step and its re-submissions timed out. That
+        // fits the slot leak of upstream #2418 (an aborted task's vcores never
+        // come back). A fleet's executors have several slots.
+        let mut cluster = Cluster::start_with_vcores(&dir.path().join(format!("c{n}")), &env, 2, 4);
         let run_id = format!("killed-during-{table}-{ms}ms");
         let started = Instant::now();
         let log = run_killing_executor_during(

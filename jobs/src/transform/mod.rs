@@ -39,7 +39,7 @@ pub use registry::{
     staging_for, staging_of,
 };
 use steps::CALENDAR_BOUNDS_SQL;
-pub use steps::{CURATED, MARTS, Step, dependencies, find_step, render, steps};
+pub use steps::{Step, dependencies, find_step, render, steps};
 use write::{SINGLE_FILE, ratings_parts, write_sharded, write_with_retries};
 
 /// genre_popularity.sql gives every genre one bit of a BIGINT (sign bit unused).

@@ -1,7 +1,9 @@
-//! The transform's steps: one SQL file per table, in dependency order, and how
-//! a step's SQL is rendered and what it reads.
+//! The transform's steps: one SQL file per model of the catalogue
+//! ([`crate::warehouse::schema::TABLES`]), in its order, and how a step's SQL
+//! is rendered and what it reads.
 
 use super::TransformError;
+use crate::warehouse::schema::TABLES;
 
 /// One SQL file and the table it produces.
 #[derive(Debug, Clone, Copy)]
@@ -10,38 +12,6 @@ pub struct Step {
     pub file: &'static str,
     pub sql: &'static str,
 }
-
-macro_rules! step {
-    ($table:literal, $dir:literal) => {
-        Step {
-            table: $table,
-            file: concat!("jobs/sql/", $dir, "/", $table, ".sql"),
-            sql: include_str!(concat!("../../sql/", $dir, "/", $table, ".sql")),
-        }
-    };
-}
-
-/// The star model, in dependency order.
-pub const CURATED: [Step; 8] = [
-    step!("dim_movie", "curated"),
-    step!("movie_genre", "curated"),
-    step!("dim_genre", "curated"),
-    step!("fact_rating", "curated"),
-    step!("ratings_by_movielens_id", "curated"),
-    step!("rating_mapping", "curated"),
-    step!("dim_cpi", "curated"),
-    step!("dim_date", "curated"),
-];
-
-/// One mart per question (Q4 has its context table `cpi_window`).
-pub const MARTS: [Step; 6] = [
-    step!("highest_rated", "marts"),
-    step!("genre_popularity", "marts"),
-    step!("box_office_by_month", "marts"),
-    step!("box_office_by_quarter", "marts"),
-    step!("genre_earnings_real", "marts"),
-    step!("cpi_window", "marts"),
-];
 
 /// Fills `{{name}}` placeholders.
 pub fn render(step: &Step, params: &[(&str, String)]) -> Result<String, TransformError> {
@@ -60,7 +30,7 @@ pub fn render(step: &Step, params: &[(&str, String)]) -> Result<String, Transfor
 
 /// Every step, curated tables first, in the order they are declared.
 pub fn steps() -> impl Iterator<Item = &'static Step> {
-    CURATED.iter().chain(MARTS.iter())
+    TABLES.iter().map(|t| &t.step)
 }
 
 /// The step that writes `table`, if any.

@@ -1,5 +1,5 @@
-//! The warehouse schema: every curated table with its columns, keys and
-//! distribution, and the DDL for each flavour (Postgres, Redshift).
+//! The catalogue of models ([`TABLES`]: each table's SQL step, columns, key
+//! and distribution) and the warehouse DDL for each flavour (Postgres, Redshift).
 //!
 //! Columns are listed in the order the transform writes them to parquet:
 //! Redshift's `COPY … FORMAT AS PARQUET` maps columns by position, and the
@@ -72,10 +72,13 @@ pub struct Column {
     pub nullable: bool,
 }
 
-/// One warehouse table, loaded from the curated table of the same name.
+/// One model: the SQL step that makes it, and the warehouse table it is
+/// loaded into (from the curated table of the same name).
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
     pub name: &'static str,
+    /// Its SQL file under `jobs/sql/curated/` or `jobs/sql/marts/` (marts).
+    pub step: Step,
     pub columns: &'static [Column],
     /// Columns that identify a row (primary key in Postgres; checked unique
     /// and not null by `movielens check`). Empty for the fact table, whose
@@ -106,15 +109,31 @@ const fn req(name: &'static str, ty: ColumnType) -> Column {
     }
 }
 
+use crate::transform::Step;
 use ColumnType::*;
+
+/// The step of model `$table` from `jobs/sql/$dir/$table.sql`.
+macro_rules! step {
+    ($table:literal, $dir:literal) => {
+        Step {
+            table: $table,
+            file: concat!("jobs/sql/", $dir, "/", $table, ".sql"),
+            sql: include_str!(concat!("../../sql/", $dir, "/", $table, ".sql")),
+        }
+    };
+}
 
 const TITLE: ColumnType = Text(2048);
 const NAME: ColumnType = Text(256);
 
-/// Every table the warehouse holds, dimensions first.
+/// The catalogue of models: every table the transform makes, in dependency
+/// order (the star model, then one mart per question), with its SQL, columns,
+/// key and warehouse layout. The transform's steps, the warehouse schema, the
+/// checks and the answers all read this list (tests/catalogue.rs ties the rest).
 pub const TABLES: &[Table] = &[
     Table {
         name: "dim_movie",
+        step: step!("dim_movie", "curated"),
         columns: &[
             req("tmdb_id", BigInt),
             col("imdb_id", Text(32)),
@@ -143,6 +162,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "movie_genre",
+        step: step!("movie_genre", "curated"),
         columns: &[req("tmdb_id", BigInt), req("genre", NAME)],
         key: &["tmdb_id", "genre"],
         indexes: &["genre"],
@@ -152,6 +172,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "dim_genre",
+        step: step!("dim_genre", "curated"),
         columns: &[
             req("genre", NAME),
             col("tmdb_genre_id", BigInt),
@@ -165,6 +186,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "fact_rating",
+        step: step!("fact_rating", "curated"),
         columns: &[
             req("user_id", BigInt),
             req("tmdb_id", BigInt),
@@ -180,6 +202,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "ratings_by_movielens_id",
+        step: step!("ratings_by_movielens_id", "curated"),
         columns: &[
             col("movielens_id", BigInt),
             col("tmdb_id", BigInt),
@@ -198,6 +221,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "rating_mapping",
+        step: step!("rating_mapping", "curated"),
         columns: &[
             req("outcome", Text(64)),
             req("n_ratings", BigInt),
@@ -211,6 +235,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "dim_cpi",
+        step: step!("dim_cpi", "curated"),
         columns: &[
             req("month", Date),
             req("year", Int),
@@ -226,6 +251,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "dim_date",
+        step: step!("dim_date", "curated"),
         columns: &[
             req("date_key", Date),
             req("year", Int),
@@ -243,6 +269,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "highest_rated",
+        step: step!("highest_rated", "marts"),
         columns: &[
             req("rank", BigInt),
             req("tmdb_id", BigInt),
@@ -263,6 +290,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "genre_popularity",
+        step: step!("genre_popularity", "marts"),
         columns: &[
             req("genre", NAME),
             req("n_ratings", BigInt),
@@ -279,6 +307,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "box_office_by_month",
+        step: step!("box_office_by_month", "marts"),
         columns: &box_office_columns("month"),
         key: &["month"],
         indexes: &[],
@@ -288,6 +317,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "box_office_by_quarter",
+        step: step!("box_office_by_quarter", "marts"),
         columns: &box_office_columns("quarter"),
         key: &["quarter"],
         indexes: &[],
@@ -297,6 +327,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "genre_earnings_real",
+        step: step!("genre_earnings_real", "marts"),
         columns: &[
             req("genre", NAME),
             req("n_movies", BigInt),
@@ -311,6 +342,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "cpi_window",
+        step: step!("cpi_window", "marts"),
         columns: &[
             req("cpi_base_month", Date),
             req("base_cpi", Double),
