@@ -424,8 +424,10 @@ report_in_lake() {
 link_bytes() {
     ip netns exec mlf-br cat "/sys/class/net/vf-$1/statistics/rx_bytes" "/sys/class/net/vf-$1/statistics/tx_bytes" | tr '\n' ' '
 }
-# Both executors did the DAG run's work: each read input and sent shuffle or
-# results over its own link (counters taken before and after the run).
+# Both executors did the DAG run's work: each read its share of the input
+# (from S3 and its peer's shuffle) over its own link (counters taken before
+# and after the run). What each sends depends on where the single-task
+# writes land, so only the reading is required.
 work_spread_over_executors() {
     local h ok=0 sent received b0 b1
     for h in exec1 exec2; do
@@ -434,7 +436,7 @@ work_spread_over_executors() {
         sent=$(((b1[0] - b0[0]) / 1024))
         received=$(((b1[1] - b0[1]) / 1024))
         say "$h during the DAG run: sent $sent KiB, received $received KiB"
-        [ "$sent" -gt 256 ] && [ "$received" -gt 256 ] || { fail "$h did no real share of the work"; ok=1; }
+        [ "$received" -gt 4096 ] || { fail "$h read less than 4 MiB: it did no real share of the work"; ok=1; }
     done
     local jobs
     jobs=$(in_host bastion curl -sf "http://$net.10:50050/api/jobs" | python3 -c '
