@@ -5,7 +5,7 @@
 //! A table's fingerprint is its row count and an order-independent digest:
 //! the wrapping sum of a hash of every row. Row order differs between engines
 //! and partitionings, and so does the last bit of a float sum, so floats are
-//! hashed at 9 significant digits (the answers' own tolerance). The digest is
+//! hashed at 10 significant digits (`{:.9e}`, the answers' 1e-9 tolerance). The digest is
 //! computed while streaming, so it needs no memory per row.
 
 use std::collections::BTreeMap;

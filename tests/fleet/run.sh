@@ -362,12 +362,14 @@ bastion_setup() {
     bastion_ssh 'ls -l /etc/movielens; movielens --version' | sed 's/^/   /'
 }
 
-airflow_env() {
-    echo "AIRFLOW_HOME=/var/lib/airflow AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags AIRFLOW__CORE__LOAD_EXAMPLES=false"
-    echo "AIRFLOW_CONN_MOVIELENS_BASTION={\"conn_type\":\"ssh\",\"host\":\"$net.30\",\"login\":\"admin\",\"extra\":{\"key_file\":\"/var/lib/airflow/bastion_key\",\"no_host_key_check\":true}}"
+# Airflow's CLI on its host, with the DAG folder and the SSH connection to the
+# bastion. Bounded: a failed task would wait minutes for its retries.
+airflow() {
+    in_host airflow timeout 900 env AIRFLOW_HOME=/var/lib/airflow \
+        AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags AIRFLOW__CORE__LOAD_EXAMPLES=false \
+        "AIRFLOW_CONN_MOVIELENS_BASTION={\"conn_type\":\"ssh\",\"host\":\"$net.30\",\"login\":\"admin\",\"extra\":{\"key_file\":\"/var/lib/airflow/bastion_key\",\"no_host_key_check\":true}}" \
+        "$airflow_venv/bin/airflow" "$@"
 }
-# Airflow's CLI on its host. Bounded: a failed task would wait minutes for its retries.
-airflow() { in_host airflow timeout 900 env $(airflow_env | head -1) "$(airflow_env | tail -1)" "$airflow_venv/bin/airflow" "$@"; }
 
 airflow_host() {
     [ -x "$airflow_venv/bin/airflow" ] || { fail "no Airflow venv at $airflow_venv (tests/deploy/run.sh makes it)"; return 1; }

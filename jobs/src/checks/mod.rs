@@ -163,6 +163,28 @@ impl CheckReport {
     pub fn failed_names(&self) -> Vec<String> {
         self.failed().iter().map(|c| c.check.clone()).collect()
     }
+
+    /// Ok when every check passed, else an error naming the failed ones.
+    pub fn judge(&self) -> Result<(), ChecksFailed> {
+        let names = self.failed_names();
+        if names.is_empty() {
+            return Ok(());
+        }
+        Err(ChecksFailed {
+            total: self.checks.len(),
+            target: self.target.clone(),
+            names,
+        })
+    }
+}
+
+/// A check report with failures, as the error of the command that ran it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{} of {total} data-quality checks failed on {target}: {}", names.len(), names.join(", "))]
+pub struct ChecksFailed {
+    pub total: usize,
+    pub target: String,
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

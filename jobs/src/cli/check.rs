@@ -1,7 +1,7 @@
 //! `movielens check`: the data-quality checks, on the warehouse when one is
 //! configured, else on the lake. Exits non-zero when any check fails.
 
-use movielens::checks::{self, CheckReport};
+use movielens::checks;
 use movielens::config::Settings;
 use movielens::lake::Lake;
 
@@ -17,20 +17,6 @@ pub struct Args {
     run_id: Option<String>,
 }
 
-/// An error naming the failed checks, if any failed.
-pub fn judge(report: &CheckReport) -> anyhow::Result<()> {
-    let failed: Vec<&str> = report.failed().iter().map(|c| c.check.as_str()).collect();
-    anyhow::ensure!(
-        failed.is_empty(),
-        "{} of {} data-quality checks failed on {}: {}",
-        failed.len(),
-        report.checks.len(),
-        report.target,
-        failed.join(", ")
-    );
-    Ok(())
-}
-
 pub async fn execute(args: Args, settings: &Settings) -> anyhow::Result<()> {
     let lake = Lake::open(settings)?;
     let report = match &args.run_id {
@@ -43,5 +29,5 @@ pub async fn execute(args: Args, settings: &Settings) -> anyhow::Result<()> {
         Format::Table => print!("{}", checks::render_text(&report)),
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
-    judge(&report)
+    Ok(report.judge()?)
 }

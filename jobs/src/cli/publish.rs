@@ -34,8 +34,8 @@ pub async fn publish_after_checks(
         }
         Err(PublishError::Failed { report, .. }) => {
             eprint!("{}", checks::render_text(&report));
-            super::check::judge(&report)?;
-            unreachable!("a failed report fails judge")
+            report.judge()?;
+            unreachable!("PublishError::Failed holds a report with failed checks")
         }
         Err(e) => Err(e.into()),
     }

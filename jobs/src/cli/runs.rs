@@ -11,7 +11,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
     /// Compare the tables of two curated runs (row counts and content digests,
-    /// floats to 9 significant digits); exits 1 when they differ.
+    /// floats to 10 significant digits); exits 1 when they differ.
     #[arg(long, num_args = 2, value_names = ["RUN_A", "RUN_B"], value_parser = movielens::run_id::parse)]
     compare: Option<Vec<String>>,
 }

@@ -45,9 +45,7 @@ pub async fn raw_inputs(
             ratings: args.ratings.clone(),
         },
     };
-    struct Quiet;
-    impl pipeline::Observer for Quiet {}
-    Ok(pipeline::land_inputs(settings, lake, &source, run_id, &mut Quiet).await?)
+    Ok(pipeline::land_inputs(settings, lake, &source, run_id, &mut ()).await?)
 }
 
 pub fn print_rejects(summary: &StageSummary) {

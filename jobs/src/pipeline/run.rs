@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use crate::answers::{self, Answers, RatingOutcome};
-use crate::checks::{self, CheckError, CheckReport};
+use crate::checks::{self, CheckError, CheckReport, ChecksFailed};
 use crate::config::{Settings, WarehouseKind};
 use crate::engine::{Engine, EngineError};
 use crate::extract::{self, ExtractError, Manifest};
@@ -36,7 +36,7 @@ pub enum Source {
 }
 
 /// What a run tells its caller as it goes. Every method has a default that
-/// ignores the event.
+/// ignores the event; `()` is the observer that hears nothing.
 pub trait Observer {
     fn extracted(&mut self, _manifest: &Manifest) {}
     fn generating(&mut self, _scale: f64, _seed: u64, _into: &str) {}
@@ -48,6 +48,8 @@ pub trait Observer {
     fn loaded(&mut self, _summary: &LoadSummary) {}
     fn stage_done(&mut self, _stage: &StageTime) {}
 }
+
+impl Observer for () {}
 
 /// What a finished run did.
 #[derive(Debug)]
@@ -84,15 +86,12 @@ pub enum RunError {
     Answers(#[from] answers::AnswersError),
     #[error(
         "run {run_id} was not published; the previous published run is unchanged \
-         (`movielens runs` lists both): {failed} of {total} data-quality checks failed on \
-         {target}: {names}"
+         (`movielens runs` lists both): {source}"
     )]
     NotPublished {
         run_id: String,
-        failed: usize,
-        total: usize,
-        target: String,
-        names: String,
+        #[source]
+        source: ChecksFailed,
     },
     #[error(transparent)]
     Publish(PublishError),
@@ -100,33 +99,12 @@ pub enum RunError {
     Load(#[from] WarehouseError),
     #[error("data-quality checks on the warehouse: {0}")]
     Checks(#[from] CheckError),
-    #[error("{failed} of {total} data-quality checks failed on {target}: {names}")]
-    ChecksFailed {
-        failed: usize,
-        total: usize,
-        target: String,
-        names: String,
-    },
+    #[error(transparent)]
+    ChecksFailed(#[from] ChecksFailed),
     #[error("building the report: {0}")]
     Report(#[from] ReportError),
     #[error(transparent)]
     Lake(#[from] LakeError),
-}
-
-impl RunError {
-    /// The stage times so far travel with a failure only through the
-    /// observer; this names a failed check report.
-    fn failed_checks(report: &CheckReport) -> Option<(usize, usize, String, String)> {
-        let failed: Vec<&str> = report.failed().iter().map(|c| c.check.as_str()).collect();
-        (!failed.is_empty()).then(|| {
-            (
-                failed.len(),
-                report.checks.len(),
-                report.target.clone(),
-                failed.join(", "),
-            )
-        })
-    }
 }
 
 /// The raw inputs of `source`, landed in the lake under `run_id`.
@@ -138,32 +116,36 @@ pub async fn land_inputs(
     observer: &mut dyn Observer,
 ) -> Result<RawInputs, RunError> {
     let part_bytes = settings.engine.ratings_part_bytes;
-    let latest = |ratings: &str| {
-        let ratings = ratings.to_string();
-        async move {
-            let manifest = extract::latest(lake)
-                .await?
-                .ok_or_else(|| RunError::NoRawFiles {
-                    lake: lake.root().into(),
-                })?;
-            let cpi_file = format!("{}.csv", settings.extract.fred_series);
-            Ok::<_, RunError>(manifest.raw_inputs(&ratings, &cpi_file)?)
-        }
-    };
     match source {
         Source::Extract { ratings } => {
             let manifest = extract::extract(settings, lake, run_id).await?;
             observer.extracted(&manifest);
-            latest(ratings).await
+            latest_extract(settings, lake, ratings).await
         }
         Source::Files(local) => Ok(local.land(lake, part_bytes, run_id).await?),
-        Source::LatestExtract { ratings } => latest(ratings).await,
+        Source::LatestExtract { ratings } => latest_extract(settings, lake, ratings).await,
         Source::Generate => {
             let (scale, seed) = (settings.generate.scale, settings.generate.seed);
             observer.generating(scale, seed, lake.root());
             super::generate_into_lake(lake, scale, seed, part_bytes, run_id).await
         }
     }
+}
+
+/// The inputs of the latest complete extract in the lake (ratings from the
+/// file named `ratings`).
+async fn latest_extract(
+    settings: &Settings,
+    lake: &Lake,
+    ratings: &str,
+) -> Result<RawInputs, RunError> {
+    let manifest = extract::latest(lake)
+        .await?
+        .ok_or_else(|| RunError::NoRawFiles {
+            lake: lake.root().into(),
+        })?;
+    let cpi_file = format!("{}.csv", settings.extract.fred_series);
+    Ok(manifest.raw_inputs(ratings, &cpi_file)?)
 }
 
 /// Runs every stage in order under `run_id`. A run whose checks fail is not
@@ -223,14 +205,12 @@ pub async fn run(
         Err(PublishError::Failed { report, .. }) => {
             observer.checked(&report);
             stages.push(done(observer, "check", started, None));
-            let (failed, total, target, names) =
-                RunError::failed_checks(&report).unwrap_or_default();
+            let source = report
+                .judge()
+                .expect_err("PublishError::Failed holds a report with failed checks");
             return Err(RunError::NotPublished {
                 run_id: run_id.into(),
-                failed,
-                total,
-                target,
-                names,
+                source,
             });
         }
         Err(e) => return Err(RunError::Publish(e)),
@@ -255,14 +235,7 @@ pub async fn run(
             Some(report.checks.len() as u64),
         ));
         observer.checked(&report);
-        if let Some((failed, total, target, names)) = RunError::failed_checks(&report) {
-            return Err(RunError::ChecksFailed {
-                failed,
-                total,
-                target,
-                names,
-            });
-        }
+        report.judge()?;
     }
 
     let started = Instant::now();

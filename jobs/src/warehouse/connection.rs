@@ -157,9 +157,20 @@ impl Warehouse {
 
     /// Runs `statements` in one transaction (all or nothing).
     pub async fn in_transaction(&mut self, statements: &[String]) -> Result<()> {
+        self.transaction(statements, async |wh, sql| wh.execute(sql).await)
+            .await
+    }
+
+    /// Runs `run` on each item in one transaction: the first error rolls it
+    /// all back.
+    pub async fn transaction<T>(
+        &mut self,
+        items: &[T],
+        mut run: impl AsyncFnMut(&mut Self, &T) -> Result<()>,
+    ) -> Result<()> {
         self.execute("BEGIN").await?;
-        for sql in statements {
-            if let Err(e) = self.execute(sql).await {
+        for item in items {
+            if let Err(e) = run(self, item).await {
                 let _ = self.execute("ROLLBACK").await;
                 return Err(e);
             }

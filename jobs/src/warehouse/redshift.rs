@@ -252,14 +252,10 @@ pub async fn load(
         },
         "running the Redshift load transaction"
     );
-    wh.execute("BEGIN").await?;
-    for step in &steps {
-        if let Err(e) = run_step(wh, ctx, curated, copy, step).await {
-            let _ = wh.execute("ROLLBACK").await;
-            return Err(e);
-        }
-    }
-    wh.execute("COMMIT").await?;
+    wh.transaction(&steps, async |wh, step| {
+        run_step(wh, ctx, curated, copy, step).await
+    })
+    .await?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
