@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(cli::run(args));
     // Engine tasks still winding down after a stop get a moment, not forever.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    movielens::engine::remove_dropped_work_dirs();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

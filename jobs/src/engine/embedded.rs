@@ -112,10 +112,38 @@ impl EmbeddedCluster {
     }
 }
 
+/// Work dirs of clusters already dropped, for [`remove_dropped_work_dirs`].
+static DROPPED_WORK_DIRS: std::sync::Mutex<Vec<std::path::PathBuf>> =
+    std::sync::Mutex::new(Vec::new());
+
 impl Drop for EmbeddedCluster {
+    /// Aborting a task does not stop the tasks it spawned (an executor runs
+    /// each Ballista task in its own), and those still write shuffle files for
+    /// a moment, so the dir may come back after this removes it: it is also
+    /// noted for a second sweep once the runtime has stopped.
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();
+        }
+        if let Ok(mut dirs) = DROPPED_WORK_DIRS.lock() {
+            dirs.push(self.work_dir.path().to_path_buf());
+        }
+    }
+}
+
+/// Removes what is left of dropped clusters' work dirs. Call it after the
+/// async runtime has shut down, when no engine task can write any more (the
+/// CLI does, so a stopped run leaves nothing in `TMPDIR`).
+pub fn remove_dropped_work_dirs() {
+    let dirs = match DROPPED_WORK_DIRS.lock() {
+        Ok(mut dirs) => std::mem::take(&mut *dirs),
+        Err(_) => return,
+    };
+    for dir in dirs {
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => debug!(dir = %dir.display(), "removed an engine work dir left by a stop"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "cannot remove an engine work dir"),
         }
     }
 }

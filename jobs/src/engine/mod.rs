@@ -19,7 +19,7 @@ use tracing::info;
 use crate::config::Settings;
 use crate::lake::Lake;
 
-pub use embedded::{EmbeddedCluster, EmbeddedOptions};
+pub use embedded::{EmbeddedCluster, EmbeddedOptions, remove_dropped_work_dirs};
 pub use session::{reader_runtime_for_lake, runtime_for_lake, session_config, session_state};
 
 #[derive(Debug, thiserror::Error)]
