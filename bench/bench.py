@@ -30,8 +30,6 @@ import pyarrow.dataset as ds
 
 REPO = Path(__file__).resolve().parents[1]
 PEERS = REPO / "bench" / "peers.py"
-MARTS = ["highest_rated", "genre_popularity", "box_office_by_month", "box_office_by_quarter",
-         "genre_earnings_real", "cpi_window"]
 
 
 def descendants(root: int) -> list[int]:
@@ -138,16 +136,25 @@ def local_cluster(env: dict, lake: Path, work: Path, bin_dir: Path):
         subprocess.run([script, "down"], env=cenv, stdout=subprocess.DEVNULL)
 
 
-def curated_tables(lake: Path, run_id: str) -> dict[str, Path]:
+def catalogue_marts(movielens: str, env: dict, models_json: Path) -> list[str]:
+    """The marts of `movielens models --json` (written to `models_json` for
+    bench/peers.py too): the harness compares every one, with no list of its own."""
+    out = subprocess.run([movielens, "models", "--json"], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    models_json.write_text(out)
+    return [m["name"] for m in json.loads(out) if m["mart"]]
+
+
+def curated_tables(lake: Path, run_id: str, marts: list[str]) -> dict[str, Path]:
     """The tables the harness compares, as a movielens transform wrote them for `run_id`."""
     base = lake / "curated" / "runs" / run_id
-    return {t: base / t for t in MARTS + ["fact_rating"]}
+    return {t: base / t for t in marts + ["fact_rating"]}
 
 
-def peer_tables(engine: str, out: Path) -> dict[str, Path]:
+def peer_tables(engine: str, out: Path, marts: list[str]) -> dict[str, Path]:
     """The same tables as bench/peers.py wrote them for `engine` under `out`."""
     suffix = ".parquet" if engine == "duckdb" else ""
-    return {t: out / f"{t}{suffix}" for t in MARTS + ["fact_rating"]}
+    return {t: out / f"{t}{suffix}" for t in marts + ["fact_rating"]}
 
 
 def bench_env() -> dict:
@@ -157,10 +164,11 @@ def bench_env() -> dict:
     return env
 
 
-def run_peer(engine: str, lake: Path, out: Path, env: dict, log: Path) -> tuple[float, dict[str, int]]:
+def run_peer(engine: str, lake: Path, out: Path, models_json: Path, env: dict,
+             log: Path) -> tuple[float, dict[str, int]]:
     """bench/peers.py's version of the work in `engine`, 2 threads, timed."""
     return run_measured([sys.executable, str(PEERS), "--engine", engine, "--lake", str(lake),
-                         "--out", str(out), "--threads", "2"], env, log)
+                         "--out", str(out), "--threads", "2", "--models", str(models_json)], env, log)
 
 
 def commit_id() -> str:
@@ -195,7 +203,7 @@ def same(a, b) -> bool:
 
 
 def compare(engine: str, got: dict[str, Path], want: dict[str, Path]) -> None:
-    for mart in MARTS:
+    for mart in (t for t in want if t != "fact_rating"):
         g, w = table(got[mart]), table(want[mart])
         if len(g) != len(w):
             raise SystemExit(f"bench: {engine} {mart}: {len(g)} rows, movielens {len(w)}")
@@ -242,6 +250,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     movielens = str(args.bin / "movielens")
     env = bench_env()
+    models_json = work / "models.json"
+    marts = catalogue_marts(movielens, env, models_json)
 
     lake, ratings, csv_bytes, staged = prepare(movielens, env, work, args.scale)
 
@@ -264,7 +274,7 @@ def main() -> None:
                                        env, work / "embedded.log")
             walls.append(wall)
             merge(rss, peaks)
-        record("movielens embedded", walls, rss, curated_tables(lake, f"emb{args.runs - 1}"))
+        record("movielens embedded", walls, rss, curated_tables(lake, f"emb{args.runs - 1}", marts))
 
     if "cluster" in engines:
         with local_cluster(env, lake, work, args.bin) as process_peaks:
@@ -276,7 +286,7 @@ def main() -> None:
                 merge(client, peak)
             peaks = {"client": max(client.values(), default=0), **process_peaks()}
         record("movielens cluster (2 executors x 1 vcore)", walls, peaks,
-               curated_tables(lake, f"cl{args.runs - 1}"))
+               curated_tables(lake, f"cl{args.runs - 1}", marts))
 
     for engine, label in [("duckdb", "DuckDB"), ("datafusion", "DataFusion (Python, 1 process)"),
                           ("spark", "PySpark local[2]")]:
@@ -286,10 +296,10 @@ def main() -> None:
         out = work / engine
         for _ in range(args.runs):
             shutil.rmtree(out, ignore_errors=True)
-            wall, peaks = run_peer(engine, lake, out, env, work / f"{engine}.log")
+            wall, peaks = run_peer(engine, lake, out, models_json, env, work / f"{engine}.log")
             walls.append(wall)
             merge(rss, peaks)
-        record(label, walls, rss, peer_tables(engine, out))
+        record(label, walls, rss, peer_tables(engine, out, marts))
 
     reference = next(iter(outputs))
     for engine, out in outputs.items():

@@ -6,7 +6,8 @@ the raw ratings CSV parts of one lake. Writes fact_rating and the marts as
 parquet under --out. Run by bench/bench.py, one process per run, so its wall
 time and peak memory are measured from outside.
 
-    python bench/peers.py --engine duckdb --lake LAKE --out DIR --threads 2
+    movielens models --json > models.json
+    python bench/peers.py --engine duckdb --lake LAKE --out DIR --threads 2 --models models.json
 """
 
 from __future__ import annotations
@@ -21,23 +22,25 @@ from pathlib import Path
 
 SQL = Path(__file__).resolve().parents[1] / "jobs" / "sql"
 
-# The tables the benchmark's "same work" needs, in dependency order.
-STEPS = [
-    ("dim_movie", "curated"),
-    ("movie_genre", "curated"),
-    ("dim_genre", "curated"),
-    ("dim_cpi", "curated"),
-    ("fact_rating", "curated"),
-    ("ratings_by_movielens_id", "curated"),
-    ("highest_rated", "marts"),
-    ("genre_popularity", "marts"),
-    ("box_office_by_month", "marts"),
-    ("box_office_by_quarter", "marts"),
-    ("genre_earnings_real", "marts"),
-    ("cpi_window", "marts"),
-]
-# What is written as parquet (and compared across engines).
-OUTPUTS = ["fact_rating"] + [name for name, zone in STEPS if zone == "marts"]
+
+
+def bench_steps(models_json: Path) -> list[tuple[str, str]]:
+    """(table, zone) of the "same work": every mart and fact_rating, and what
+    they read, in the catalogue's order. The catalogue is `movielens models
+    --json`, so a new mart is benchmarked without a list here."""
+    models = json.loads(models_json.read_text())
+    reads = {m["name"]: m["reads"] for m in models}
+    needed: set[str] = set()
+    todo = ["fact_rating"] + [m["name"] for m in models if m["mart"]]
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(reads[name])
+    # "jobs/sql/<zone>/<table>.sql"
+    return [(m["name"], m["file"].split("/")[2]) for m in models if m["name"] in needed]
+
+
 PARAMS = {"top_n": "10", "percentile": "0.9", "ratings": "raw_ratings"}
 
 
@@ -76,7 +79,7 @@ def render(name: str, zone: str, rewrite, lake: Path) -> str:
     return rewrite(sql)
 
 
-def run_duckdb(lake: Path, out: Path, threads: int) -> None:
+def run_duckdb(lake: Path, out: Path, threads: int, steps: list[tuple[str, str]]) -> None:
     import duckdb
 
     con = duckdb.connect()
@@ -94,14 +97,14 @@ def run_duckdb(lake: Path, out: Path, threads: int) -> None:
         # DuckDB spells epoch-microseconds-to-timestamp make_timestamp.
         return re.sub(r"to_timestamp_micros\(", "make_timestamp(", sql)
 
-    for name, zone in STEPS:
+    for name, zone in steps:
         sql = render(name, zone, rewrite, lake)
         target = out / f"{name}.parquet"
         con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{target}')")
 
 
-def run_spark(lake: Path, out: Path, threads: int) -> None:
+def run_spark(lake: Path, out: Path, threads: int, steps: list[tuple[str, str]]) -> None:
     from pyspark.sql import SparkSession
     from pyspark.sql.types import DoubleType, LongType, StructField, StructType
 
@@ -134,7 +137,7 @@ def run_spark(lake: Path, out: Path, threads: int) -> None:
         sql = re.sub(r"CAST\(1 AS BIGINT\) << \((.*?)\) AS bit", r"shiftleft(CAST(1 AS BIGINT), \1) AS bit", sql)
         return sql
 
-    for name, zone in STEPS:
+    for name, zone in steps:
         sql = render(name, zone, rewrite, lake)
         target = str(out / name)
         spark.sql(sql).write.mode("overwrite").parquet(target)
@@ -142,7 +145,7 @@ def run_spark(lake: Path, out: Path, threads: int) -> None:
     spark.stop()
 
 
-def run_datafusion(lake: Path, out: Path, threads: int) -> None:
+def run_datafusion(lake: Path, out: Path, threads: int, steps: list[tuple[str, str]]) -> None:
     import datafusion
     import pyarrow as pa
 
@@ -160,7 +163,7 @@ def run_datafusion(lake: Path, out: Path, threads: int) -> None:
         ]
     )
     ctx.register_csv("raw_ratings", parts, schema=schema, has_header=True)
-    for name, zone in STEPS:
+    for name, zone in steps:
         sql = render(name, zone, lambda s: s, lake)
         target = str(out / name)
         ctx.sql(sql).write_parquet(target)
@@ -173,11 +176,12 @@ def main() -> None:
     parser.add_argument("--lake", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--models", type=Path, required=True, help="`movielens models --json` output")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TZ", "UTC")
     {"duckdb": run_duckdb, "spark": run_spark, "datafusion": run_datafusion}[args.engine](
-        args.lake, args.out, args.threads
+        args.lake, args.out, args.threads, bench_steps(args.models)
     )
 
 

@@ -1,33 +1,19 @@
 //! The catalogue of models (`warehouse::schema::TABLES`: SQL step, columns,
-//! key, mart or not) is the list the transform and the warehouse read; what
-//! still names models on its own (the marts' checks, the answers' reader, the
-//! benchmark scripts) must agree with it, or a mart would be neither checked
-//! nor compared.
+//! key, and for a mart its checks) is the list the transform, the warehouse,
+//! the checks and the benchmark read; these tests fail when a SQL file, the
+//! answers' reader or a bench script goes its own way.
 
 use std::collections::BTreeSet;
 
-use movielens::checks::marts::{VALUE_RULES, expected_rows_sql};
+use movielens::checks::marts::{expected_rows_sql, value_rules};
 use movielens::warehouse::schema::{TABLES, Table};
 
 fn names<'a>(items: impl IntoIterator<Item = &'a str>) -> BTreeSet<&'a str> {
     items.into_iter().collect()
 }
 
-/// Names in a Python list literal `NAME = [...]` of a bench script.
-fn python_list(source: &str, name: &str) -> BTreeSet<String> {
-    let start = source
-        .find(&format!("{name} = ["))
-        .unwrap_or_else(|| panic!("no {name} list"));
-    let body = &source[start..source[start..].find(']').unwrap() + start];
-    body.split('"')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect()
-}
-
 fn marts() -> impl Iterator<Item = &'static Table> {
-    TABLES.iter().filter(|t| t.is_mart)
+    TABLES.iter().filter(|t| t.is_mart())
 }
 
 #[test]
@@ -36,7 +22,7 @@ fn every_model_has_its_own_sql_file_in_its_layer() {
     assert_eq!(steps, names(TABLES.iter().map(|t| t.name)));
     for t in TABLES {
         assert_eq!(t.step.table, t.name);
-        let layer = if t.is_mart { "marts" } else { "curated" };
+        let layer = if t.is_mart() { "marts" } else { "curated" };
         assert_eq!(t.step.file, format!("jobs/sql/{layer}/{}.sql", t.name));
     }
     // Every SQL file is a model.
@@ -46,28 +32,36 @@ fn every_model_has_its_own_sql_file_in_its_layer() {
             .join(layer);
         for f in std::fs::read_dir(&dir).unwrap() {
             let name = f.unwrap().file_name().into_string().unwrap();
-            let model = name.trim_end_matches(".sql");
+            let (model, params) = match name.strip_suffix(".params.sql") {
+                Some(model) => (model, true),
+                None => (name.trim_end_matches(".sql"), false),
+            };
+            let entry = TABLES.iter().find(|t| t.name == model);
             assert!(
-                TABLES.iter().any(|t| t.name == model),
+                entry.is_some(),
                 "jobs/sql/{layer}/{name} is in no catalogue entry"
             );
+            if params {
+                assert!(
+                    entry.unwrap().step.params_sql.is_some(),
+                    "jobs/sql/{layer}/{name}: its model's step!(…, params) is missing"
+                );
+            }
         }
     }
 }
 
 #[test]
-fn every_mart_has_its_row_count_check_and_a_value_rule() {
+fn every_mart_declares_its_row_count_check_and_a_value_rule() {
     for mart in marts() {
         assert!(
-            expected_rows_sql(mart.name, 10).is_some(),
-            "{}: no `mart_rows` expectation in checks/marts.rs",
+            expected_rows_sql(mart, 10).is_some(),
+            "{}: no expected rows in its catalogue entry",
             mart.name
         );
         assert!(
-            VALUE_RULES
-                .iter()
-                .any(|(name, _)| name.ends_with(&format!(" {}", mart.name))),
-            "{}: no value rule in checks/marts.rs",
+            value_rules().any(|(name, _)| name.ends_with(&format!(" {}", mart.name))),
+            "{}: no value rule in its catalogue entry",
             mart.name
         );
     }
@@ -85,18 +79,49 @@ fn the_answers_read_every_mart() {
     }
 }
 
+/// The benchmark reads its marts and their inputs from `movielens models
+/// --json`, which lists the catalogue, so it compares every mart.
 #[test]
-fn the_benchmark_compares_every_mart() {
-    let marts: BTreeSet<String> = marts().map(|m| m.name.to_string()).collect();
-    let bench = python_list(include_str!("../bench/bench.py"), "MARTS");
-    assert_eq!(bench, marts, "bench/bench.py MARTS");
-    let peers = include_str!("../bench/peers.py");
-    let start = peers.find("STEPS = [").unwrap();
-    let body = &peers[start..start + peers[start..].find("\n]").unwrap()];
-    let peer_marts: BTreeSet<String> = body
-        .lines()
-        .filter(|l| l.contains("\"marts\""))
-        .filter_map(|l| l.split('"').nth(1).map(str::to_string))
+fn the_benchmark_reads_its_models_from_the_catalogue() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_movielens"))
+        .args(["models", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let models: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let listed: Vec<(&str, bool, &str)> = models
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap(),
+                m["mart"].as_bool().unwrap(),
+                m["file"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(peer_marts, marts, "bench/peers.py STEPS (marts)");
+    let catalogue: Vec<(&str, bool, &str)> = TABLES
+        .iter()
+        .map(|t| (t.name, t.is_mart(), t.step.file))
+        .collect();
+    assert_eq!(listed, catalogue);
+    for (script, source) in [
+        ("bench/bench.py", include_str!("../bench/bench.py")),
+        ("bench/peers.py", include_str!("../bench/peers.py")),
+    ] {
+        assert!(
+            source.contains("models"),
+            "{script} does not read the catalogue"
+        );
+        for mart in marts() {
+            assert!(
+                !source.contains(&format!("\"{}\"", mart.name)),
+                "{script} names the mart {} itself",
+                mart.name
+            );
+        }
+    }
 }

@@ -463,7 +463,7 @@ async fn every_check_fails_on_its_seeded_defect() {
     )
     .await;
     // Each mart emptied although its inputs give it rows.
-    for mart in TABLES.iter().filter(|t| t.is_mart) {
+    for mart in TABLES.iter().filter(|t| t.is_mart()) {
         assert_check_fails(
             &lake,
             &db,
@@ -546,7 +546,7 @@ async fn every_check_fails_on_its_seeded_defect() {
         assert_check_fails(&lake, &db, defect, check).await;
     }
     // Every rule on the marts' values has its seeded defect above.
-    for (rule, _) in movielens::checks::marts::VALUE_RULES {
+    for (rule, _) in movielens::checks::marts::value_rules() {
         assert!(
             include_str!("warehouse.rs").contains(&format!("\"{rule}\"")),
             "no seeded defect for {rule}"

@@ -228,13 +228,7 @@ impl Target<'_> {
                     check: check.into(),
                     source,
                 };
-                let batches = ctx
-                    .sql(sql)
-                    .await
-                    .map_err(fail)?
-                    .collect()
-                    .await
-                    .map_err(fail)?;
+                let batches = crate::engine::query(ctx, sql).await.map_err(fail)?;
                 // Exactly one non-NULL BIGINT, or the check is broken (and
                 // must not pass by default).
                 batches
@@ -318,8 +312,8 @@ fn model_checks(top_n: usize) -> Vec<(String, String, Rule)> {
         let sql = marts::mart_rows_sql(mart, top_n).expect("every mart has expected rows");
         checks.push((format!("mart_rows {}", mart.name), sql, Rule::Equals(0)));
     }
-    for (name, sql) in marts::VALUE_RULES {
-        checks.push((name.to_string(), sql.to_string(), Rule::Equals(0)));
+    for (name, sql) in marts::value_rules() {
+        checks.push((name, sql.to_string(), Rule::Equals(0)));
     }
     checks
 }
@@ -381,11 +375,7 @@ async fn rejected_fractions(
         check: "rejected_fraction".into(),
         source,
     };
-    let batches = ctx
-        .sql(DROPPED_BY_FILE)
-        .await
-        .map_err(fail)?
-        .collect()
+    let batches = crate::engine::query(ctx, DROPPED_BY_FILE)
         .await
         .map_err(fail)?;
     let mut dropped: BTreeMap<String, i64> = BTreeMap::new();
@@ -406,11 +396,7 @@ async fn rejected_fractions(
     let mut out = Vec::new();
     // Ratings are not staged: their invalid lines are counted by the
     // transform, in rating_mapping.
-    let batches = ctx
-        .sql(INVALID_RATINGS)
-        .await
-        .map_err(fail)?
-        .collect()
+    let batches = crate::engine::query(ctx, INVALID_RATINGS)
         .await
         .map_err(fail)?;
     let (invalid, total) = batches
@@ -521,7 +507,7 @@ mod tests {
                     "{names:?}"
                 );
             }
-            if t.is_mart {
+            if t.is_mart() {
                 assert!(
                     names.contains(&format!("mart_rows {}", t.name)),
                     "{names:?}"

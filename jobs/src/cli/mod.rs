@@ -9,6 +9,7 @@ mod extract;
 mod generate;
 mod load;
 mod lock;
+mod models;
 mod prune;
 mod publish;
 mod report;
@@ -52,6 +53,8 @@ pub struct Cli {
 enum Command {
     /// Print the effective configuration, secrets masked.
     Config(config::Args),
+    /// List the catalogue of models: each table, its SQL file and what it reads.
+    Models(models::Args),
     /// Write Kaggle-shaped data and a FRED CPI series at any scale.
     Generate(generate::Args),
     /// Download the Kaggle dataset and the FRED CPI series into the lake's raw zone.
@@ -167,6 +170,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn dispatch(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Config(args) => config::execute(args, &settings),
+        Command::Models(args) => models::execute(args, &settings),
         Command::Generate(args) => generate::execute(args, &settings),
         Command::Extract(args) => extract::execute(args, &settings).await,
         Command::Stage(args) => stage::execute(args, &settings).await,

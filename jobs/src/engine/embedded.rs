@@ -36,12 +36,58 @@ pub struct EmbeddedCluster {
     work_dir: tempfile::TempDir,
 }
 
-fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// `n` ports free a moment ago, all different: each is held until every one is
+/// picked (a port released at once can be handed out again). Another process
+/// may still take one before an executor binds it; [`EmbeddedCluster::start`]
+/// then tries again.
+fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    let held = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
 }
 
+/// How long the executors of a starting cluster get to register.
+const REGISTER_WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
+/// Starts tried before giving up.
+const START_ATTEMPTS: usize = 3;
+
 impl EmbeddedCluster {
+    /// Starts a scheduler and `options.executors` executors and returns once
+    /// every executor is registered: an executor that failed to start (its
+    /// port taken) would otherwise leave jobs waiting with "no alive
+    /// executors" until the step timeout. Such a start is retried on new ports.
     pub async fn start(
+        settings: &Settings,
+        lake: &Lake,
+        options: EmbeddedOptions,
+    ) -> Result<Self, EngineError> {
+        let mut seen = 0;
+        for attempt in 1..=START_ATTEMPTS {
+            let cluster = Self::spawn(settings, lake, options.clone()).await?;
+            let addr = cluster.scheduler_addr.to_string();
+            match super::api::wait_for_executors(&addr, options.executors, REGISTER_WITHIN).await {
+                Ok(()) => return Ok(cluster),
+                Err(n) => {
+                    seen = n;
+                    tracing::warn!(
+                        attempt,
+                        registered = n,
+                        wanted = options.executors,
+                        "embedded executors did not all register; starting again"
+                    );
+                }
+            }
+        }
+        Err(EngineError::Service(format!(
+            "embedded cluster: {seen} of {} executors registered within {} s, {START_ATTEMPTS} times; \
+             the log above says why (a port in use, the work dir)",
+            options.executors,
+            REGISTER_WITHIN.as_secs()
+        )))
+    }
+
+    async fn spawn(
         settings: &Settings,
         lake: &Lake,
         options: EmbeddedOptions,
@@ -76,14 +122,15 @@ impl EmbeddedCluster {
             0 => settings.partitions(),
             n => n,
         };
-        for i in 0..options.executors {
+        let ports = free_ports(2 * options.executors).map_err(|e| fail("executor ports", &e))?;
+        for (i, ports) in ports.chunks(2).enumerate() {
             let dir = work_dir.path().join(format!("executor-{i}"));
             std::fs::create_dir_all(&dir).map_err(|e| fail("executor work dir", &e))?;
             let placement = ExecutorPlacement {
                 bind_host: "127.0.0.1".into(),
                 external_host: "127.0.0.1".into(),
-                port: free_port().map_err(|e| fail("executor port", &e))?,
-                grpc_port: free_port().map_err(|e| fail("executor port", &e))?,
+                port: ports[0],
+                grpc_port: ports[1],
                 vcores: vcores.div_ceil(options.executors).max(1),
                 memory_bytes: executor::memory_bytes(&settings) / options.executors as u64,
                 work_dir: dir.display().to_string(),
@@ -143,7 +190,9 @@ pub fn remove_dropped_work_dirs() {
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => debug!(dir = %dir.display(), "removed an engine work dir left by a stop"),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "cannot remove an engine work dir"),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot remove an engine work dir")
+            }
         }
     }
 }

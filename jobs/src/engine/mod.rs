@@ -2,6 +2,7 @@
 //! a remote cluster. Both are reached the same way (a `SessionContext` talking to
 //! a scheduler over gRPC), so the embedded default exercises the production path.
 
+pub mod api;
 pub mod codec;
 pub mod dense_group_by;
 mod embedded;
@@ -41,6 +42,16 @@ pub enum EngineError {
         #[source]
         source: datafusion::error::DataFusionError,
     },
+}
+
+/// Runs `sql` and collects its (small) result: the one way the library asks
+/// DataFusion a question whose answer it reads itself (checks, a step's
+/// params, the warehouse's width check).
+pub async fn query(
+    ctx: &SessionContext,
+    sql: &str,
+) -> datafusion::error::Result<Vec<arrow::record_batch::RecordBatch>> {
+    ctx.sql(sql).await?.collect().await
 }
 
 /// The tokio runtime every movielens process runs on. DataFusion plans are

@@ -38,8 +38,7 @@ pub use registry::{
     Which, curated_run, local_curated_context, register_curated, register_inputs, register_staged,
     staging_for, staging_of,
 };
-use steps::CALENDAR_BOUNDS_SQL;
-pub use steps::{Step, dependencies, find_step, render, steps};
+pub use steps::{Step, Write, dependencies, find_step, render, steps};
 use write::{SINGLE_FILE, ratings_parts, write_sharded, write_with_retries};
 
 /// genre_popularity.sql gives every genre one bit of a BIGINT (sign bit unused).
@@ -125,8 +124,8 @@ pub(super) fn step_error(
     }
 }
 
-/// The placeholders `step` uses: the configuration's, and for dim_date the
-/// years its calendar spans (read from the tables written before it).
+/// The placeholders `step` uses: the configuration's, and those its params
+/// query reads from the tables written before it (dim_date's span).
 async fn step_params(
     ctx: &SessionContext,
     settings: &Settings,
@@ -136,10 +135,8 @@ async fn step_params(
     let mut params = base_params(settings);
     let staged_at = valid_rating::staged_at(&staging.published_at);
     params.push(("valid_rating", valid_rating::predicate(staged_at)));
-    if step.table == "dim_date" {
-        let (from, to) = calendar_bounds(ctx, step).await?;
-        params.push(("date_from", from));
-        params.push(("date_to", to));
+    if let Some(sql) = step.params_sql {
+        params.extend(params_row(ctx, step, sql).await?);
     }
     Ok(params)
 }
@@ -327,14 +324,17 @@ async fn run_step(
     let started = Instant::now();
     let key = Lake::table_key(Zone::Curated, run_id, step.table);
     let write = async {
-        if step.table == "fact_rating" {
-            let single_task = &engine.single_task;
-            write_sharded(single_task, lake, settings, staging, &key, step, &params).await
-        } else {
-            // Earlier files (another attempt's, an older layout's) must not survive.
-            lake.delete_prefix(&key).await?;
-            let file = format!("{key}/{SINGLE_FILE}");
-            write_with_retries(ctx, lake, settings, &file, step, &render(step, &params)?).await
+        match step.write {
+            Write::ShardedByRatingsPart => {
+                let single_task = &engine.single_task;
+                write_sharded(single_task, lake, settings, staging, &key, step, &params).await
+            }
+            Write::OneFile => {
+                // Earlier files (another attempt's, an older layout's) must not survive.
+                lake.delete_prefix(&key).await?;
+                let file = format!("{key}/{SINGLE_FILE}");
+                write_with_retries(ctx, lake, settings, &file, step, &render(step, &params)?).await
+            }
         }
     };
     let rows = write
@@ -353,30 +353,38 @@ async fn run_step(
     Ok((step.table, rows, secs))
 }
 
-/// Whole years spanning release dates, rating dates and CPI months.
-async fn calendar_bounds(
+/// The placeholders `step`'s params query gives: each column of its one row,
+/// by name, as text. No row or a NULL leaves the placeholder unfilled, which
+/// [`render`] then reports.
+async fn params_row(
     ctx: &SessionContext,
     step: &Step,
-) -> Result<(String, String), TransformError> {
-    let fail = step_error(step);
-    let batches = ctx
-        .sql(CALENDAR_BOUNDS_SQL)
+    sql: &str,
+) -> Result<Vec<(&'static str, String)>, TransformError> {
+    let batches = crate::engine::query(ctx, sql)
         .await
-        .map_err(fail)?
-        .collect()
-        .await
-        .map_err(fail)?;
-    let year = |col: usize| {
-        batches.iter().find(|b| b.num_rows() > 0).and_then(|b| {
-            let c = b
-                .column(col)
-                .as_primitive_opt::<arrow::datatypes::Int32Type>()?;
-            (!c.is_null(0)).then(|| c.value(0))
-        })
+        .map_err(step_error(step))?;
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Ok(Vec::new());
     };
-    let lo = year(0).unwrap_or(1995);
-    let hi = year(1).unwrap_or(lo);
-    Ok((format!("{lo:04}-01-01"), format!("{hi:04}-12-31")))
+    let mut params = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if column.is_null(0) {
+            continue;
+        }
+        let value = arrow::util::display::array_value_to_string(column, 0)
+            .map_err(|e| step_error(step)(e.into()))?;
+        // Placeholder names are the step's own, so they live as long as it.
+        let sql: &'static str = step.sql;
+        let name = sql
+            .match_indices(&format!("{{{{{}}}}}", field.name()))
+            .next()
+            .map(|(at, m)| &sql[at + 2..at + m.len() - 2]);
+        if let Some(name) = name {
+            params.push((name, value));
+        }
+    }
+    Ok(params)
 }
 
 #[cfg(test)]

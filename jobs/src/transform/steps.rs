@@ -11,6 +11,31 @@ pub struct Step {
     pub table: &'static str,
     pub file: &'static str,
     pub sql: &'static str,
+    /// A query run just before the step (`<table>.params.sql` beside it): the
+    /// columns of its one row fill the step's placeholders of the same names.
+    pub params_sql: Option<&'static str>,
+    pub write: Write,
+}
+
+/// How a step's result is written to the lake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// One parquet file from one job.
+    OneFile,
+    /// One job and one file per share of the raw ratings parts: Ballista
+    /// writes a job's output from a single task, so the table that reads every
+    /// rating is written by several jobs side by side.
+    ShardedByRatingsPart,
+}
+
+impl Step {
+    /// This step, written as [`Write::ShardedByRatingsPart`].
+    pub const fn sharded(self) -> Self {
+        Step {
+            write: Write::ShardedByRatingsPart,
+            ..self
+        }
+    }
 }
 
 /// Fills `{{name}}` placeholders.
@@ -38,15 +63,10 @@ pub fn find_step(table: &str) -> Option<&'static Step> {
     steps().find(|s| s.table == table)
 }
 
-/// The steps whose tables `step` reads, found by name in its SQL outside
-/// comments (the way dbt finds a model's refs). dim_date reads what its
-/// calendar spans.
+/// The steps whose tables `step` reads, found by name in its SQL and its
+/// params query outside comments (the way dbt finds a model's refs).
 pub fn dependencies(step: &Step) -> Vec<&'static str> {
-    let sql = if step.table == "dim_date" {
-        CALENDAR_BOUNDS_SQL
-    } else {
-        step.sql
-    };
+    let sql = format!("{}\n{}", step.sql, step.params_sql.unwrap_or(""));
     let code: Vec<&str> = sql
         .lines()
         .map(|line| line.split("--").next().unwrap_or(""))
@@ -67,18 +87,3 @@ pub(super) fn mentions(code: &str, name: &str) -> bool {
         !before.is_some_and(ident) && !after.is_some_and(ident)
     })
 }
-
-/// The years dim_date spans. Each table's first and last instant first, then
-/// their years: min/max of a column come from the parquet statistics or one
-/// cheap pass, where the year of every one of fact_rating's rows would not.
-/// Cross joins of one-row tables, not a UNION ALL: Ballista 55 loses track of
-/// a union's tasks when its branches plan differently (one answered from
-/// statistics, one scanned), and the job never finishes.
-pub(super) const CALENDAR_BOUNDS_SQL: &str =
-    "SELECT least(m.lo, f.lo, c.lo) AS lo, greatest(m.hi, f.hi, c.hi) AS hi
-    FROM (SELECT CAST(date_part('year', min(release_date)) AS INT) AS lo,
-                 CAST(date_part('year', max(release_date)) AS INT) AS hi FROM dim_movie) AS m
-    CROSS JOIN (SELECT CAST(date_part('year', min(rated_at)) AS INT) AS lo,
-                 CAST(date_part('year', max(rated_at)) AS INT) AS hi FROM fact_rating) AS f
-    CROSS JOIN (SELECT CAST(date_part('year', min(month)) AS INT) AS lo,
-                 CAST(date_part('year', max(month)) AS INT) AS hi FROM dim_cpi) AS c";

@@ -89,8 +89,29 @@ pub struct Table {
     pub distribution: Distribution,
     /// Redshift sort key.
     pub sort_key: &'static [&'static str],
-    /// An answer mart: `movielens check` requires it non-empty.
-    pub is_mart: bool,
+    /// For an answer mart, the checks declared with it.
+    pub mart: Option<Mart>,
+}
+
+/// An answer mart's checks (run by `movielens check` on the lake and the
+/// warehouse). Each query returns one BIGINT and runs unchanged on DataFusion,
+/// PostgreSQL and Redshift.
+#[derive(Debug, Clone, Copy)]
+pub struct Mart {
+    /// The rows the mart must hold given its inputs, computed from the curated
+    /// tables independently of its own SQL: a mart may be empty, but only when
+    /// its inputs say so. `{{top_n}}`, `{{rated_movies}}` and
+    /// `{{earning_movies}}` are filled by [`crate::checks::marts`].
+    pub expected_rows: &'static str,
+    /// Rules on its values: (rule, SQL counting the rows that break it). A
+    /// NULL-ranked highest_rated once passed every row-count check.
+    pub rules: &'static [(&'static str, &'static str)],
+}
+
+impl Table {
+    pub fn is_mart(&self) -> bool {
+        self.mart.is_some()
+    }
 }
 
 const fn col(name: &'static str, ty: ColumnType) -> Column {
@@ -109,16 +130,31 @@ const fn req(name: &'static str, ty: ColumnType) -> Column {
     }
 }
 
-use crate::transform::Step;
+use crate::transform::{Step, Write};
 use ColumnType::*;
 
-/// The step of model `$table` from `jobs/sql/$dir/$table.sql`.
+/// The step of model `$table` from `jobs/sql/$dir/$table.sql`; with `params`,
+/// also its `$table.params.sql` (see [`Step::params_sql`]).
 macro_rules! step {
     ($table:literal, $dir:literal) => {
         Step {
             table: $table,
             file: concat!("jobs/sql/", $dir, "/", $table, ".sql"),
             sql: include_str!(concat!("../../sql/", $dir, "/", $table, ".sql")),
+            params_sql: None,
+            write: Write::OneFile,
+        }
+    };
+    ($table:literal, $dir:literal, params) => {
+        Step {
+            params_sql: Some(include_str!(concat!(
+                "../../sql/",
+                $dir,
+                "/",
+                $table,
+                ".params.sql"
+            ))),
+            ..step!($table, $dir)
         }
     };
 }
@@ -158,7 +194,7 @@ pub const TABLES: &[Table] = &[
         indexes: &[],
         distribution: Distribution::All,
         sort_key: &["tmdb_id"],
-        is_mart: false,
+        mart: None,
     },
     Table {
         name: "movie_genre",
@@ -168,7 +204,7 @@ pub const TABLES: &[Table] = &[
         indexes: &["genre"],
         distribution: Distribution::All,
         sort_key: &["tmdb_id"],
-        is_mart: false,
+        mart: None,
     },
     Table {
         name: "dim_genre",
@@ -182,11 +218,11 @@ pub const TABLES: &[Table] = &[
         indexes: &[],
         distribution: Distribution::All,
         sort_key: &["genre"],
-        is_mart: false,
+        mart: None,
     },
     Table {
         name: "fact_rating",
-        step: step!("fact_rating", "curated"),
+        step: step!("fact_rating", "curated").sharded(),
         columns: &[
             req("user_id", BigInt),
             req("tmdb_id", BigInt),
@@ -198,7 +234,7 @@ pub const TABLES: &[Table] = &[
         indexes: &["tmdb_id"],
         distribution: Distribution::Key("tmdb_id"),
         sort_key: &["rated_at"],
-        is_mart: false,
+        mart: None,
     },
     Table {
         name: "ratings_by_movielens_id",
@@ -217,7 +253,7 @@ pub const TABLES: &[Table] = &[
         indexes: &["tmdb_id"],
         distribution: Distribution::All,
         sort_key: &["movielens_id"],
-        is_mart: false,
+        mart: None,
     },
     Table {
         name: "rating_mapping",
@@ -231,7 +267,7 @@ pub const TABLES: &[Table] = &[
         indexes: &[],
         distribution: Distribution::All,
         sort_key: &["outcome"],
-        is_mart: false,
+        mart: None,
     },
     Table {
         name: "dim_cpi",
@@ -247,11 +283,11 @@ pub const TABLES: &[Table] = &[
         indexes: &[],
         distribution: Distribution::All,
         sort_key: &["month"],
-        is_mart: false,
+        mart: None,
     },
     Table {
         name: "dim_date",
-        step: step!("dim_date", "curated"),
+        step: step!("dim_date", "curated", params),
         columns: &[
             req("date_key", Date),
             req("year", Int),
@@ -265,7 +301,7 @@ pub const TABLES: &[Table] = &[
         indexes: &[],
         distribution: Distribution::All,
         sort_key: &["date_key"],
-        is_mart: false,
+        mart: None,
     },
     Table {
         name: "highest_rated",
@@ -286,7 +322,35 @@ pub const TABLES: &[Table] = &[
         indexes: &[],
         distribution: Distribution::All,
         sort_key: &["rank"],
-        is_mart: true,
+        mart: Some(Mart {
+            // The top N of the rated movies, or all of them when there are fewer.
+            expected_rows: "SELECT CASE WHEN count(*) < {{top_n}} THEN count(*) ELSE {{top_n}} END \
+                FROM ({{rated_movies}}) AS rated",
+            rules: &[
+                // IMDb's weighted rating is a mix of the movie's mean and the
+                // global mean, so it lies between them (1e-9 for rounding).
+                (
+                    "weighted_rating_between_means",
+                    "SELECT CAST(count(*) AS BIGINT) FROM highest_rated \
+                     WHERE weighted_rating < least(mean_rating, global_mean_rating) - 1e-9 \
+                        OR weighted_rating > greatest(mean_rating, global_mean_rating) + 1e-9",
+                ),
+                // Every ranked movie has at least one rating, so the percentile
+                // of the counts is at least 1; n_ratings is at least 1 and at
+                // most all ratings.
+                (
+                    "counts_in_range",
+                    "SELECT CAST(count(*) AS BIGINT) FROM highest_rated \
+                     WHERE min_ratings < 1 OR n_ratings < 1 OR n_ratings > rated_ratings",
+                ),
+                (
+                    "mean_rating_is_a_rating",
+                    "SELECT CAST(count(*) AS BIGINT) FROM highest_rated \
+                     WHERE mean_rating < 0.5 OR mean_rating > 5.0 \
+                        OR global_mean_rating < 0.5 OR global_mean_rating > 5.0",
+                ),
+            ],
+        }),
     },
     Table {
         name: "genre_popularity",
@@ -303,7 +367,26 @@ pub const TABLES: &[Table] = &[
         indexes: &[],
         distribution: Distribution::All,
         sort_key: &["genre"],
-        is_mart: true,
+        mart: Some(Mart {
+            // Every genre of a rated movie.
+            expected_rows: "SELECT count(DISTINCT g.genre) FROM movie_genre AS g \
+                JOIN ({{rated_movies}}) AS rated ON rated.tmdb_id = g.tmdb_id",
+            rules: &[
+                (
+                    "mean_rating_is_a_rating",
+                    "SELECT CAST(count(*) AS BIGINT) FROM genre_popularity \
+                     WHERE mean_rating < 0.5 OR mean_rating > 5.0",
+                ),
+                // A share of all ratings is in (0, 1]; a genre has at least one
+                // user and no more users than ratings.
+                (
+                    "shares_and_users_in_range",
+                    "SELECT CAST(count(*) AS BIGINT) FROM genre_popularity \
+                     WHERE share_of_ratings <= 0 OR share_of_ratings > 1 \
+                        OR n_users < 1 OR n_users > n_ratings OR n_movies < 1",
+                ),
+            ],
+        }),
     },
     Table {
         name: "box_office_by_month",
@@ -313,7 +396,16 @@ pub const TABLES: &[Table] = &[
         indexes: &[],
         distribution: Distribution::All,
         sort_key: &["month"],
-        is_mart: true,
+        mart: Some(Mart {
+            expected_rows: "SELECT count(DISTINCT release_month) FROM ({{earning_movies}}) AS m",
+            // Only movies with a revenue above 0 are counted.
+            rules: &[(
+                "revenue_positive",
+                "SELECT CAST(count(*) AS BIGINT) FROM box_office_by_month \
+                 WHERE n_movies < 1 OR total_revenue <= 0 OR mean_revenue <= 0 \
+                    OR median_revenue <= 0 OR month < 1 OR month > 12",
+            )],
+        }),
     },
     Table {
         name: "box_office_by_quarter",
@@ -323,7 +415,15 @@ pub const TABLES: &[Table] = &[
         indexes: &[],
         distribution: Distribution::All,
         sort_key: &["quarter"],
-        is_mart: true,
+        mart: Some(Mart {
+            expected_rows: "SELECT count(DISTINCT release_quarter) FROM ({{earning_movies}}) AS m",
+            rules: &[(
+                "revenue_positive",
+                "SELECT CAST(count(*) AS BIGINT) FROM box_office_by_quarter \
+                 WHERE n_movies < 1 OR total_revenue <= 0 OR mean_revenue <= 0 \
+                    OR median_revenue <= 0 OR quarter < 1 OR quarter > 4",
+            )],
+        }),
     },
     Table {
         name: "genre_earnings_real",
@@ -338,7 +438,18 @@ pub const TABLES: &[Table] = &[
         indexes: &[],
         distribution: Distribution::All,
         sort_key: &["genre"],
-        is_mart: true,
+        mart: Some(Mart {
+            // Every genre of a movie the CPI can deflate: released in a month
+            // of the series that has a value. Empty when all movies predate 1999.
+            expected_rows: "SELECT count(DISTINCT g.genre) FROM ({{earning_movies}}) AS m \
+                JOIN dim_cpi AS c ON c.month = m.release_month_start AND c.cpi IS NOT NULL \
+                JOIN movie_genre AS g ON g.tmdb_id = m.tmdb_id",
+            rules: &[(
+                "revenue_positive",
+                "SELECT CAST(count(*) AS BIGINT) FROM genre_earnings_real \
+                 WHERE n_movies < 1 OR revenue_nominal <= 0 OR revenue_real <= 0",
+            )],
+        }),
     },
     Table {
         name: "cpi_window",
@@ -354,7 +465,14 @@ pub const TABLES: &[Table] = &[
         indexes: &[],
         distribution: Distribution::All,
         sort_key: &["cpi_base_month"],
-        is_mart: true,
+        mart: Some(Mart {
+            // One row when the series has a value at all.
+            expected_rows: "SELECT CASE WHEN count(cpi) > 0 THEN 1 ELSE 0 END FROM dim_cpi",
+            rules: &[(
+                "cpi_positive",
+                "SELECT CAST(count(*) AS BIGINT) FROM cpi_window WHERE base_cpi <= 0",
+            )],
+        }),
     },
 ];
 
