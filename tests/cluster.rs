@@ -33,6 +33,8 @@ struct Cluster {
     dir: std::path::PathBuf,
     _scheduler: Service,
     executors: Vec<Service>,
+    /// Each executor's Prometheus port.
+    metrics_ports: Vec<u16>,
 }
 
 impl Cluster {
@@ -47,16 +49,22 @@ impl Cluster {
         vcores: usize,
     ) -> Self {
         std::fs::create_dir_all(dir).unwrap();
-        let mut ports = free_ports(1 + 2 * executors).into_iter();
+        let mut ports = free_ports(1 + 3 * executors).into_iter();
         let port = ports.next().unwrap();
         let mut cmd = Command::new(sibling_binary("movielens-scheduler"));
         cmd.args(["--bind-host", "127.0.0.1", "--port", &port.to_string()])
             .envs(env.iter().cloned());
         let scheduler = Service::spawn("scheduler", &mut cmd, &dir.join("scheduler.log"));
         wait_for_service(port, 30, "movielens-scheduler", &dir.join("scheduler.log"));
+        let mut metrics_ports = Vec::new();
         let executors = (0..executors)
             .map(|i| {
-                let (flight, grpc) = (ports.next().unwrap(), ports.next().unwrap());
+                let (flight, grpc, metrics) = (
+                    ports.next().unwrap(),
+                    ports.next().unwrap(),
+                    ports.next().unwrap(),
+                );
+                metrics_ports.push(metrics);
                 let mut cmd = Command::new(sibling_binary("movielens-executor"));
                 cmd.args([
                     "--scheduler",
@@ -76,6 +84,7 @@ impl Cluster {
                 .arg(dir.join(format!("executor-{i}")))
                 .env("MOVIELENS_CLUSTER__BIND_HOST", "127.0.0.1")
                 .args(["--grpc-port", &grpc.to_string()])
+                .args(["--metrics-port", &metrics.to_string()])
                 .envs(env.iter().cloned());
                 let service = Service::spawn(
                     &format!("executor-{i}"),
@@ -96,6 +105,7 @@ impl Cluster {
             dir: dir.to_path_buf(),
             _scheduler: scheduler,
             executors,
+            metrics_ports,
         }
     }
 
@@ -412,4 +422,185 @@ fn a_run_killed_midway_leaves_the_published_tables_readable() {
     let after =
         run_ok(movielens().args(["--lake", lake_arg, "answers", "--format", "json"])).stdout;
     assert_eq!(before, after);
+}
+
+/// The value of `name` in a Prometheus text page (0 when absent).
+fn metric(page: &str, name: &str) -> f64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn scrape(url: &str) -> String {
+    let out = Command::new("curl").args(["-sf", url]).output().unwrap();
+    assert!(out.status.success(), "GET {url} failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What ops see and steer: the scheduler's and executors' metrics scraped by
+/// address during a run, `cluster status` listing both executors and the
+/// running job, a job cancelled with `cluster cancel` ending promptly, and
+/// its slots free for the next run (Ballista #2418 reports slots leaking
+/// after a cancel under push-staged scheduling: the next run would stall).
+#[tokio::test(flavor = "multi_thread")]
+async fn cluster_status_metrics_and_cancel_leave_the_slots_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(s3) = S3::start(dir.path(), "lake-ops") else {
+        return;
+    };
+    let kaggle = generate(dir.path(), "0.05");
+    let env = s3.env("movielens");
+    let cluster = Cluster::start_with_vcores(dir.path(), &env, 2, 2);
+    let api = movielens::engine::api::Api::for_scheduler(&cluster.url());
+    let ml_cluster = |args: &[&str]| {
+        movielens()
+            .args(["cluster", "--scheduler", &cluster.url()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let executor_pages = || -> Vec<String> {
+        cluster
+            .metrics_ports
+            .iter()
+            .map(|p| scrape(&format!("http://127.0.0.1:{p}/metrics")))
+            .collect()
+    };
+    let run = |run_id: &str| {
+        movielens()
+            .envs(env.iter().cloned())
+            .args(["run", "--format", "json", "--run-id", run_id])
+            .args(["--scheduler", &cluster.url(), "--input"])
+            .arg(&kaggle)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+
+    let mut first = run("first");
+    // Cancel the first job seen running; one that ends before the cancel
+    // arrives is refused ("not cancelled"), so try the next.
+    let started = Instant::now();
+    let (mut cancelled, mut status_text, mut busiest) = (None, String::new(), 0.0f64);
+    while cancelled.is_none() && started.elapsed() < Duration::from_secs(180) {
+        for page in executor_pages() {
+            busiest = busiest.max(metric(&page, "movielens_executor_running_tasks"));
+        }
+        let jobs = api.jobs().await.unwrap();
+        let Some(job) = jobs.iter().find(|j| j["status"] == "Running") else {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        let id = job["job_id"].as_str().unwrap().to_string();
+        let status = ml_cluster(&["status"]);
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let text = String::from_utf8_lossy(&status.stdout).to_string();
+        let out = ml_cluster(&["cancel", &id]);
+        if out.status.success() {
+            let asked = Instant::now();
+            // Cancelled promptly: the scheduler no longer runs it.
+            loop {
+                let job = api.get(&format!("/job/{id}")).await.unwrap();
+                if job["status"] != "Running" {
+                    break;
+                }
+                assert!(
+                    asked.elapsed() < Duration::from_secs(10),
+                    "job {id} still running 10 s after cancel"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            eprintln!(
+                "job {id} stopped {:.2} s after cancel",
+                asked.elapsed().as_secs_f64()
+            );
+            cancelled = Some(id);
+            status_text = text;
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("not cancelled"), "{err}");
+        }
+    }
+    let cancelled = cancelled.expect("no running job could be cancelled within 180 s");
+    assert!(
+        status_text.contains(": 2 executors, 4 task slots"),
+        "{status_text}"
+    );
+    assert_eq!(
+        status_text.matches("  executor ").count(),
+        2,
+        "{status_text}"
+    );
+    assert!(status_text.contains("running jobs: "), "{status_text}");
+    // The run re-submits the cancelled step (or fails it); either way it
+    // ends. The executors are scraped meanwhile.
+    let ending = Instant::now();
+    while first.try_wait().unwrap().is_none() {
+        assert!(
+            ending.elapsed() < Duration::from_secs(300),
+            "the first run never ended"
+        );
+        for page in executor_pages() {
+            busiest = busiest.max(metric(&page, "movielens_executor_running_tasks"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(busiest >= 1.0, "no executor ever reported a running task");
+
+    // The slots are free: nothing runs, and a whole run completes.
+    let idle = Instant::now();
+    while executor_pages()
+        .iter()
+        .any(|p| metric(p, "movielens_executor_running_tasks") > 0.0)
+    {
+        assert!(
+            idle.elapsed() < Duration::from_secs(30),
+            "tasks still running 30 s after the run ended"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut second = run("second");
+    let watched = second.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(300));
+        let _ = Command::new("kill").args(["-9", &watched]).status();
+    });
+    let status = second.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(second.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(
+        status.success(),
+        "the run after cancelling {cancelled} failed (slots leaked?):\n{err}\n{}",
+        cluster.log_tails()
+    );
+
+    let scheduler = scrape(&format!("http://127.0.0.1:{}/api/metrics", cluster.port));
+    assert!(
+        metric(&scheduler, "job_cancelled_total") >= 1.0,
+        "{scheduler}"
+    );
+    assert!(
+        metric(&scheduler, "job_completed_total") > 10.0,
+        "{scheduler}"
+    );
+    assert!(
+        metric(&scheduler, "job_submitted_total") >= metric(&scheduler, "job_completed_total"),
+        "{scheduler}"
+    );
+    let pages = executor_pages();
+    let done: f64 = pages
+        .iter()
+        .map(|p| metric(p, "movielens_executor_tasks_completed_total"))
+        .sum();
+    assert!(done > 10.0, "{pages:?}");
+    for page in &pages {
+        assert_eq!(metric(page, "movielens_executor_up"), 1.0);
+        assert_eq!(metric(page, "movielens_executor_task_slots"), 2.0);
+    }
 }

@@ -69,7 +69,7 @@ up() {
     for ((i = 1; i <= executors; i++)); do
         p=$((port + 2 * i))
         MOVIELENS_CLUSTER__BIND_HOST=127.0.0.1 "$bin_dir/movielens-executor" "${cfg[@]}" \
-            --scheduler "127.0.0.1:$port" --port "$p" --external-host 127.0.0.1 \
+            --scheduler "127.0.0.1:$port" --port "$p" --external-host 127.0.0.1 --metrics-port $((p + 1000)) \
             --work-dir "$CLUSTER_DIR/executor-$i" \
             >"$CLUSTER_DIR/executor-$i.log" 2>&1 &
         echo $! >"$CLUSTER_DIR/executor-$i.pid"

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use movielens::config::Settings;
 use movielens::engine::executor::{self, ExecutorPlacement};
+use movielens::engine::executor_metrics::{self, ExecutorMetrics};
 use movielens::lake::Lake;
 
 #[derive(Debug, Parser)]
@@ -36,6 +37,9 @@ struct Args {
     /// Memory pool in MiB (overrides cluster.executor_memory_mb).
     #[arg(long)]
     memory_mb: Option<u64>,
+    /// Prometheus metrics port, 0 = none (overrides cluster.executor_metrics_port).
+    #[arg(long)]
+    metrics_port: Option<u16>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -67,6 +71,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
     if let Some(v) = args.vcores {
         cluster.executor_vcores = v;
+    }
+    if let Some(p) = args.metrics_port {
+        cluster.executor_metrics_port = p;
     }
     if let Some(mb) = args.memory_mb {
         cluster.executor_memory_mb = mb;
@@ -108,7 +115,24 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         memory_bytes: executor::memory_bytes(&settings),
         work_dir: work_dir.display().to_string(),
     };
+    let metrics = ExecutorMetrics::new(placement.vcores);
+    if c.executor_metrics_port != 0 {
+        let addr = format!("{}:{}", c.bind_host, c.executor_metrics_port);
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("binding the metrics port {addr} (cluster.executor_metrics_port; 0 turns it off)"))?;
+        let served = metrics.clone();
+        tokio::spawn(async move {
+            if let Err(e) = executor_metrics::serve(listener, served).await {
+                tracing::error!(error = %e, "metrics endpoint stopped");
+            }
+        });
+        tracing::info!(%addr, "metrics at /metrics");
+    }
     tracing::info!(scheduler = %format!("{}:{}", c.scheduler_host, c.scheduler_port), port = c.executor_port, work_dir = %work_dir.display(), "executor starting");
-    executor::run(executor::executor_config(&settings, &lake, placement)).await?;
+    executor::run(executor::executor_config(
+        &settings, &lake, placement, metrics,
+    ))
+    .await?;
     Ok(())
 }

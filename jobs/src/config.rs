@@ -107,6 +107,8 @@ pub struct ClusterSettings {
     /// Executor Flight (data) and gRPC ports.
     pub executor_port: u16,
     pub executor_grpc_port: u16,
+    /// Executor metrics (Prometheus text at `/metrics`); 0 = not served.
+    pub executor_metrics_port: u16,
     /// Task slots per executor; 0 = one per core.
     pub executor_vcores: usize,
     /// Memory pool per executor in MiB; 0 = a quarter of the host. Set it: the
@@ -305,6 +307,7 @@ scheduler_host = "127.0.0.1"
 scheduler_port = 50050
 executor_port = 50051
 executor_grpc_port = 50052
+executor_metrics_port = 50053
 executor_vcores = 0
 executor_memory_mb = 0
 work_dir = ""

@@ -3,6 +3,7 @@
 
 mod answers;
 mod check;
+mod cluster;
 mod config;
 mod explain;
 mod extract;
@@ -79,6 +80,8 @@ enum Command {
     Runs(runs::Args),
     /// Publish a run whose checks pass (after `transform --no-publish`, or to roll back).
     Publish(publish::Args),
+    /// See and steer a remote cluster: `status` (executors, running jobs and stages), `cancel JOB`.
+    Cluster(cluster::Args),
     /// Delete all but the newest runs (and the published one), and raw files only they read.
     Prune(prune::Args),
 }
@@ -184,5 +187,6 @@ async fn dispatch(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Runs(args) => runs::execute(args, &settings).await,
         Command::Publish(args) => publish::execute(args, &settings).await,
         Command::Prune(args) => prune::execute(args, &settings).await,
+        Command::Cluster(args) => cluster::execute(args, &settings).await,
     }
 }

@@ -135,7 +135,9 @@ impl EmbeddedCluster {
                 memory_bytes: executor::memory_bytes(&settings) / options.executors as u64,
                 work_dir: dir.display().to_string(),
             };
-            let config = executor::executor_config(&settings, lake, placement);
+            let slots = placement.vcores;
+            let metrics = super::executor_metrics::ExecutorMetrics::new(slots);
+            let config = executor::executor_config(&settings, lake, placement, metrics);
             tasks.push(tokio::spawn(async move {
                 if let Err(e) = executor::run(config).await {
                     tracing::error!(error = %e, "embedded executor stopped");

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use ballista_core::config::TaskSchedulingPolicy;
-use ballista_executor::execution_engine::ExecutionEngine;
+use ballista_executor::execution_engine::DefaultExecutionEngine;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 
 use super::EngineError;
+use super::executor_metrics::{CountingEngine, ExecutorMetrics};
 use super::session::{runtime_for_lake, session_config};
 use crate::config::Settings;
 use crate::lake::Lake;
@@ -25,11 +26,13 @@ pub struct ExecutorPlacement {
     pub work_dir: String,
 }
 
-/// The executor configuration for `settings` at `placement`.
+/// The executor configuration for `settings` at `placement`; its tasks are
+/// counted in `metrics`.
 pub fn executor_config(
     settings: &Settings,
     lake: &Lake,
     placement: ExecutorPlacement,
+    metrics: Arc<ExecutorMetrics>,
 ) -> ExecutorProcessConfig {
     let cluster = &settings.cluster;
     let runtime_lake = lake.clone();
@@ -53,10 +56,14 @@ pub fn executor_config(
         override_physical_codec: Some(Arc::new(super::codec::PhysicalCodec::default())),
         override_config_producer: Some(Arc::new(move || session_config(&producer_settings))),
         override_runtime_producer: Some(Arc::new(move |_cfg| runtime_for_lake(&runtime_lake))),
-        override_execution_engine: settings.engine.dense_group_by.then(|| {
-            Arc::new(super::dense_group_by::DenseGroupByEngine::default())
-                as Arc<dyn ExecutionEngine>
-        }),
+        override_execution_engine: Some(Arc::new(CountingEngine {
+            inner: if settings.engine.dense_group_by {
+                Arc::new(super::dense_group_by::DenseGroupByEngine::default())
+            } else {
+                Arc::new(DefaultExecutionEngine::new())
+            },
+            metrics,
+        })),
         ..Default::default()
     }
 }

@@ -7,6 +7,7 @@ pub mod codec;
 pub mod dense_group_by;
 mod embedded;
 pub mod executor;
+pub mod executor_metrics;
 pub mod scheduler;
 mod session;
 

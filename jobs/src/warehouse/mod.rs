@@ -265,7 +265,7 @@ pub async fn check_text_widths(
             file: Lake::table_key(Zone::Curated, &curated.run_id, table.name),
             detail: e.to_string(),
         };
-        let batches = crate::engine::query(&ctx, &sql).await.map_err(read)?;
+        let batches = crate::engine::query(ctx, &sql).await.map_err(read)?;
         if let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) {
             let key = arrow::util::display::array_value_to_string(batch.column(0), 0)
                 .unwrap_or_else(|_| "?".into());

@@ -149,6 +149,13 @@ resource "aws_security_group" "cluster" {
     protocol    = "tcp"
     cidr_blocks = [var.vpc_cidr]
   }
+  ingress {
+    description = "executor Prometheus metrics from inside the VPC (the scheduler's are on 50050)"
+    from_port   = 50053
+    to_port     = 50053
+    protocol    = "tcp"
+    cidr_blocks = [var.vpc_cidr]
+  }
   egress {
     description = "S3 and Debian mirrors over HTTPS"
     from_port   = 443
@@ -164,9 +171,9 @@ resource "aws_security_group" "cluster" {
     cidr_blocks = ["0.0.0.0/0"]
   }
   egress {
-    description = "scheduler, executors and shuffle reads inside the VPC"
+    description = "scheduler, executors, shuffle reads and metrics inside the VPC"
     from_port   = 50050
-    to_port     = 50052
+    to_port     = 50053
     protocol    = "tcp"
     cidr_blocks = [var.vpc_cidr]
   }
