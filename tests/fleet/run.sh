@@ -470,6 +470,61 @@ print(sum("ompleted" in j for j in jobs), sum("unning" in j for j in jobs))'
 # Runs a stage on the bastion as Airflow would (wrapper, run id, limit).
 on_bastion() { bastion_ssh "movielens-run $*"; }
 
+# The value of metric $2 in a Prometheus page on stdin.
+metric() { awk -v m="$1" '$1 == m {print int($2)}'; }
+# What ops see and steer, from the bastion by address: the scheduler's and
+# both executors' metrics after the DAG run, `movielens cluster status`
+# listing both executors, a running job cancelled with `cluster cancel`
+# stopping promptly, and a transform after it finishing (its slots came back).
+ops_see_and_steer() {
+    local ok=0 page h n
+    page=$(in_host bastion curl -sf "http://$net.10:50050/api/metrics")
+    n=$(metric job_completed_total <<<"$page")
+    say "scheduler metrics: job_submitted_total $(metric job_submitted_total <<<"$page"), job_completed_total $n, pending_task_queue_size $(metric pending_task_queue_size <<<"$page")"
+    [ "${n:-0}" -gt 10 ] || { fail "the scheduler counted ${n:-0} completed jobs after the DAG run"; ok=1; }
+    for h in 11 12; do
+        page=$(in_host bastion curl -sf "http://$net.$h:50053/metrics")
+        n=$(metric movielens_executor_tasks_completed_total <<<"$page")
+        say "$net.$h metrics: up $(metric movielens_executor_up <<<"$page"), slots $(metric movielens_executor_task_slots <<<"$page"), tasks completed $n"
+        [ "${n:-0}" -gt 0 ] || { fail "executor $net.$h reports no completed task"; ok=1; }
+    done
+    local status
+    status=$(bastion_ssh "movielens cluster --scheduler df://$net.10:50050 status" 2>&1)
+    sed 's/^/   /' <<<"$status"
+    [ "$(grep -c '^  executor ' <<<"$status")" = 2 ] || { fail "cluster status does not list 2 executors"; ok=1; }
+    local run=fleet-cancel job="" i out
+    on_bastion "$run 900 stage --run-id $run" >"$state/cancel-stage.log" 2>&1 || { tail "$state/cancel-stage.log"; return 1; }
+    shape_executors add
+    on_bastion "$run 900 transform --run-id $run --no-publish" >"$state/cancel.log" 2>&1 &
+    local client=$!
+    for ((i = 0; i < 600 && -z "$job"; i++)); do
+        job=$(in_host bastion curl -sf "http://$net.10:50050/api/jobs" | python3 -c '
+import json, sys
+print(next((j["job_id"] for j in json.load(sys.stdin) if j["status"] == "Running"), ""))')
+        if [ -n "$job" ]; then
+            out=$(bastion_ssh "movielens cluster --scheduler df://$net.10:50050 cancel $job" 2>&1) || { job=""; continue; }
+        fi
+        sleep 0.1
+    done
+    [ -n "$job" ] || { shape_executors del; fail "no running job could be cancelled"; return 1; }
+    local asked=$(date +%s%N) st
+    for ((i = 0; i < 100; i++)); do
+        st=$(in_host bastion curl -sf "http://$net.10:50050/api/job/$job" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+        [ "$st" != Running ] && break
+        sleep 0.1
+    done
+    say "job $job: '$out'; status $st $(( ($(date +%s%N) - asked) / 1000000 )) ms after the cancel"
+    [ "$st" != Running ] || { fail "job $job still running 10 s after cancel"; ok=1; }
+    wait "$client"
+    say "the transform with the cancelled job exited $? ($(grep -c 're-submitting' "$state/cancel.log") step re-submissions)"
+    shape_executors del
+    local started=$(date +%s)
+    on_bastion "$run-after 900 transform --run-id $run --no-publish" >"$state/cancel-after.log" 2>&1 ||
+        { tail -n 20 "$state/cancel-after.log"; fail "the transform after the cancel failed (slots leaked?)"; return 1; }
+    say "a transform after the cancel finished in $(($(date +%s) - started)) s"
+    return $ok
+}
+
 executor_power_off_mid_transform() {
     local run=fleet-power-off jobs
     on_bastion "$run 900 stage --run-id $run" >"$state/power-off-stage.log" 2>&1 || { tail "$state/power-off-stage.log"; return 1; }
@@ -591,6 +646,7 @@ step "airflow runs the DAG over SSH" dag_run || exit 1
 step "warehouse holds the DAG run" warehouse_holds_the_run
 step "report is in the lake" report_in_lake
 step "work ran on both executors" work_spread_over_executors
+step "ops: metrics, cluster status and a cancel from the bastion" ops_see_and_steer
 step "fault: executor host powered off mid-transform" executor_power_off_mid_transform
 step "fault: executor host rebooted rejoins" executor_reboot_rejoins
 step "fault: retried task while the first attempt runs" retried_task_never_runs_twice

@@ -31,6 +31,7 @@ mod registry;
 mod retry;
 mod steps;
 pub mod valid_rating;
+mod watch;
 mod write;
 
 use registry::register_parquet;
@@ -253,6 +254,13 @@ pub async fn transform(
     info!(steps = plan.len(), at_once = max_running, "transform");
     let bar = crate::progress::bar(Some(plan.len() as u64), "", crate::progress::Unit::Steps);
     bar.set_prefix("transform");
+    let tables_done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let _watch = watch::start(
+        &engine.scheduler_url,
+        bar.clone(),
+        tables_done.clone(),
+        plan.len(),
+    );
     let mut started = BTreeSet::new();
     let mut done = BTreeSet::new();
     let mut written = Vec::new();
@@ -272,8 +280,8 @@ pub async fn transform(
             return Err(TransformError::TooManyGenres { genres: rows });
         }
         done.insert(table);
+        tables_done.store(done.len(), std::sync::atomic::Ordering::Relaxed);
         written.push((table.to_string(), rows, secs));
-        bar.set_message(table);
         bar.inc(1);
     }
     // In the declared order, whatever order they finished in.
