@@ -497,7 +497,8 @@ ops_see_and_steer() {
     shape_executors add
     on_bastion "$run 900 transform --run-id $run --no-publish" >"$state/cancel.log" 2>&1 &
     local client=$!
-    for ((i = 0; i < 600 && -z "$job"; i++)); do
+    for ((i = 0; i < 600; i++)); do
+        [ -n "$job" ] && break
         job=$(in_host bastion curl -sf "http://$net.10:50050/api/jobs" | python3 -c '
 import json, sys
 print(next((j["job_id"] for j in json.load(sys.stdin) if j["status"] == "Running"), ""))')
