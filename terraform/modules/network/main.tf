@@ -150,7 +150,7 @@ resource "aws_security_group" "cluster" {
     cidr_blocks = [var.vpc_cidr]
   }
   ingress {
-    description = "executor Prometheus metrics from inside the VPC (the scheduler's are on 50050)"
+    description = "executor Prometheus metrics from inside the VPC (the scheduler serves its own on 50050)"
     from_port   = 50053
     to_port     = 50053
     protocol    = "tcp"
