@@ -24,7 +24,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench import (CLUSTER_URL, REPO, bench_env, commit_id, compare, curated_tables, local_cluster,
+from bench import (CLUSTER_URL, REPO, bench_env, catalogue_marts, commit_id, compare, curated_tables, local_cluster,
                    peer_tables, prepare, run_measured, run_peer, write_results)
 
 LABELS = {"embedded": "movielens embedded", "cluster": "movielens cluster (2 executors x 1 vcore)",
@@ -32,8 +32,9 @@ LABELS = {"embedded": "movielens embedded", "cluster": "movielens cluster (2 exe
 
 
 def run_once(engine: str, movielens: str, lake: Path, work: Path, bin_dir: Path, env: dict,
-             run_id: str) -> tuple[float, dict[str, int], dict[str, Path]]:
-    """One timed run of `engine` on `lake`: (wall s, peak RSS per process, output tables)."""
+             run_id: str, marts: list[str], models_json: Path) -> tuple[float, dict[str, int], dict[str, Path]]:
+    """One timed run of `engine` on `lake`: (wall s, peak RSS per process, output
+    tables: the catalogue's `marts` and fact_rating; `models_json` for the peers)."""
     if engine == "embedded":
         wall, peaks = run_measured([movielens, "--lake", str(lake), "transform", "--no-publish", "--run-id", run_id],
                                    env, work / "embedded.log")
@@ -46,9 +47,9 @@ def run_once(engine: str, movielens: str, lake: Path, work: Path, bin_dir: Path,
     else:
         out = work / engine
         shutil.rmtree(out, ignore_errors=True)
-        wall, peaks = run_peer(engine, lake, out, env, work / f"{engine}.log")
-        return wall, peaks, peer_tables(engine, out)
-    return wall, peaks, curated_tables(lake, run_id)
+        wall, peaks = run_peer(engine, lake, out, models_json, env, work / f"{engine}.log")
+        return wall, peaks, peer_tables(engine, out, marts)
+    return wall, peaks, curated_tables(lake, run_id, marts)
 
 
 def main() -> None:
@@ -68,6 +69,9 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="movielens-scaling-"))
     movielens = str(args.bin / "movielens")
     env = bench_env()
+    work.mkdir(parents=True, exist_ok=True)
+    models_json = work / "models.json"
+    marts = catalogue_marts(movielens, env, models_json)
 
     prepared = {}
     for scale in (small, large):
@@ -82,7 +86,7 @@ def main() -> None:
             for engine in engines:
                 scratch = work / f"scale{scale}"
                 wall, rss, out = run_once(engine, movielens, prepared[scale]["lake"], scratch, args.bin, env,
-                                          f"{engine}{k}")
+                                          f"{engine}{k}", marts, models_json)
                 walls[engine][scale].append(wall)
                 for name, value in rss.items():
                     peaks[engine][scale][name] = max(peaks[engine][scale].get(name, 0), value)
