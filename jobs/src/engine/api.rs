@@ -85,7 +85,6 @@ impl Api {
         let v = self.get(&format!("/job/{id}/stages")).await?;
         Ok(v.get("stages")
             .and_then(Value::as_array)
-            .or_else(|| v.as_array())
             .cloned()
             .unwrap_or_default())
     }

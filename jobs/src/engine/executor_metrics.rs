@@ -29,14 +29,15 @@ pub struct ExecutorMetrics {
     completed: AtomicU64,
     failed: AtomicU64,
     spilled_bytes: AtomicU64,
-    slots: AtomicU64,
+    slots: u64,
 }
 
 impl ExecutorMetrics {
     pub fn new(slots: usize) -> Arc<Self> {
-        let m = Self::default();
-        m.slots.store(slots as u64, Ordering::Relaxed);
-        Arc::new(m)
+        Arc::new(Self {
+            slots: slots as u64,
+            ..Self::default()
+        })
     }
 
     /// The Prometheus text exposition of these counters.
@@ -65,7 +66,7 @@ impl ExecutorMetrics {
             "movielens_executor_task_slots",
             "gauge",
             "Task slots (vcores) it offers.",
-            self.slots.load(Ordering::Relaxed),
+            self.slots,
         );
         metric(
             "movielens_executor_running_tasks",

@@ -254,13 +254,7 @@ pub async fn transform(
     info!(steps = plan.len(), at_once = max_running, "transform");
     let bar = crate::progress::bar(Some(plan.len() as u64), "", crate::progress::Unit::Steps);
     bar.set_prefix("transform");
-    let tables_done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let _watch = watch::start(
-        &engine.scheduler_url,
-        bar.clone(),
-        tables_done.clone(),
-        plan.len(),
-    );
+    let _watch = watch::start(&engine.scheduler_url, bar.clone());
     let mut started = BTreeSet::new();
     let mut done = BTreeSet::new();
     let mut written = Vec::new();
@@ -280,7 +274,6 @@ pub async fn transform(
             return Err(TransformError::TooManyGenres { genres: rows });
         }
         done.insert(table);
-        tables_done.store(done.len(), std::sync::atomic::Ordering::Relaxed);
         written.push((table.to_string(), rows, secs));
         bar.inc(1);
     }

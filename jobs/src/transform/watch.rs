@@ -7,8 +7,6 @@
 //! Ballista jobs carry no name of ours, so this counts the running jobs'
 //! stages together rather than per step.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
@@ -25,9 +23,9 @@ impl Drop for Watch {
     }
 }
 
-/// Watches the scheduler at `scheduler_url` until dropped; `done` is the
-/// transform's count of tables written, of `total`.
-pub fn start(scheduler_url: &str, bar: ProgressBar, done: Arc<AtomicUsize>, total: usize) -> Watch {
+/// Watches the scheduler at `scheduler_url` until dropped; `bar` counts the
+/// transform's tables written (it keeps counting when it is not drawn).
+pub fn start(scheduler_url: &str, bar: ProgressBar) -> Watch {
     let api = Api::for_scheduler(scheduler_url);
     Watch(tokio::spawn(async move {
         let mut last_log = Instant::now();
@@ -45,8 +43,8 @@ pub fn start(scheduler_url: &str, bar: ProgressBar, done: Arc<AtomicUsize>, tota
             if last_log.elapsed() >= Duration::from_secs(10) {
                 last_log = Instant::now();
                 info!(
-                    tables_done = done.load(Ordering::Relaxed),
-                    tables = total,
+                    tables_done = bar.position(),
+                    tables = bar.length().unwrap_or(0),
                     jobs_running = running.len(),
                     stages_done,
                     stages_total,
