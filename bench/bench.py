@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow.dataset as ds
 
@@ -49,11 +50,21 @@ def descendants(root: int) -> list[int]:
     return out
 
 
-def run_measured(cmd: list[str], env: dict | None = None, log: Path | None = None) -> tuple[float, dict[str, int]]:
-    """Runs cmd; returns (wall seconds, peak RSS in bytes per process name of its tree).
+class Measured(NamedTuple):
+    wall: float
+    """Seconds from start to exit."""
+    peaks: dict[str, int]
+    """Peak RSS in bytes per process name of the command's tree."""
+    cpu: float
+    """CPU seconds (user + system) of the command and the children it waited for."""
 
-    The tree is sampled every 0.2 s (a JVM started by PySpark is not a waited-for
-    child, so wait4's ru_maxrss would miss it)."""
+
+def run_measured(cmd: list[str], env: dict | None = None, log: Path | None = None) -> Measured:
+    """Runs cmd, measured.
+
+    The tree is sampled every 0.2 s for its peak RSS (a JVM started by PySpark
+    is not a waited-for child, so wait4's ru_maxrss would miss it); CPU time is
+    wait4's, which counts every thread and every child the command reaped."""
     peaks: dict[str, int] = {}
     done = threading.Event()
 
@@ -72,14 +83,21 @@ def run_measured(cmd: list[str], env: dict | None = None, log: Path | None = Non
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         sampler = threading.Thread(target=sample, args=(proc.pid,))
         sampler.start()
-        proc.wait()
+        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
         done.set()
         sampler.join()
     if proc.returncode != 0:
         tail = log.read_text()[-3000:] if log else ""
         raise SystemExit(f"bench: {' '.join(map(str, cmd))} failed:\n{tail}")
-    return wall, peaks
+    return Measured(wall, peaks, usage.ru_utime + usage.ru_stime)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def vm_hwm(pid: int) -> int:
@@ -102,7 +120,7 @@ def prepare(movielens: str, env: dict, work: Path, scale: float) -> tuple[Path, 
     shutil.rmtree(lake, ignore_errors=True)
     subprocess.run([movielens, "generate", "--scale", str(scale), "--seed", "42",
                     "--out", str(work / "data")], check=True, env=env, stdout=subprocess.DEVNULL)
-    stage_secs, stage_peaks = run_measured(
+    stage_secs, stage_peaks, _ = run_measured(
         [movielens, "--lake", str(lake), "stage", "--input", str(work / "data" / "kaggle")], env,
         work / "stage.log")
     print(f"bench: stage {stage_secs:.2f} s, peak RSS {max(stage_peaks.values()) / 2**20:.0f} MiB", flush=True)
@@ -119,21 +137,46 @@ def prepare(movielens: str, env: dict, work: Path, scale: float) -> tuple[Path, 
 CLUSTER_URL = "df://127.0.0.1:50150"
 
 
+class LocalCluster(NamedTuple):
+    url: str
+    """df://host:port of its scheduler."""
+    pids: dict[str, int]
+    """Its processes by name (scheduler, executor-1, ...)."""
+
+    def peaks(self) -> dict[str, int]:
+        """Each process's peak RSS so far."""
+        return {name: vm_hwm(pid) for name, pid in self.pids.items()}
+
+    def cpu(self) -> float:
+        """CPU seconds its processes have used so far."""
+        return sum(cpu_seconds(pid) for pid in self.pids.values())
+
+
 @contextlib.contextmanager
-def local_cluster(env: dict, lake: Path, work: Path, bin_dir: Path):
-    """A scheduler and 2 executors x 1 vcore (deploy/local/cluster.sh) for the
-    duration; yields a function giving each process's peak RSS so far."""
+def local_cluster(env: dict, lake: Path, work: Path, bin_dir: Path, executors: int = 2,
+                  url: str = CLUSTER_URL):
+    """A scheduler and `executors` x 1 vcore (deploy/local/cluster.sh, which
+    returns once the scheduler lists them all) at `url` for the duration."""
+    cluster_dir = work / f"cluster-{executors}x1"
     cenv = dict(env, MOVIELENS_LAKE=str(lake), MOVIELENS_CLUSTER__EXECUTOR_VCORES="1",
-                MOVIELENS_CLUSTER__EXECUTOR_MEMORY_MB="4096", CLUSTER_DIR=str(work / "cluster"),
+                MOVIELENS_CLUSTER__EXECUTOR_MEMORY_MB="4096", CLUSTER_DIR=str(cluster_dir),
                 MOVIELENS_BIN_DIR=str(bin_dir))
     script = str(REPO / "deploy" / "local" / "cluster.sh")
-    subprocess.run([script, "up", "--executors", "2", "--port", CLUSTER_URL.rsplit(":", 1)[1]], check=True,
+    subprocess.run([script, "up", "--executors", str(executors), "--port", url.rsplit(":", 1)[1]], check=True,
                    env=cenv, stdout=subprocess.DEVNULL)
     try:
-        pidfiles = work / "cluster"
-        yield lambda: {p.stem: vm_hwm(int(p.read_text())) for p in sorted(pidfiles.glob("*.pid"))}
+        yield LocalCluster(url, {p.stem: int(p.read_text()) for p in sorted(cluster_dir.glob("*.pid"))})
     finally:
         subprocess.run([script, "down"], env=cenv, stdout=subprocess.DEVNULL)
+
+
+def run_on_cluster(cluster: LocalCluster, cmd: list[str], env: dict, log: Path) -> Measured:
+    """`cmd` (a client of `cluster`) measured, with the cluster's CPU time over
+    the run added to the client's and the cluster's processes' peak RSS."""
+    before = cluster.cpu()
+    client = run_measured(cmd, env, log)
+    peaks = {"client": max(client.peaks.values(), default=0), **cluster.peaks()}
+    return Measured(client.wall, peaks, client.cpu + cluster.cpu() - before)
 
 
 def catalogue_marts(movielens: str, env: dict, models_json: Path) -> list[str]:
@@ -222,7 +265,7 @@ def check_reference(movielens: str, work: Path, lake: Path, run_id: str, env: di
     """Publishes `run_id` (its checks must pass; the timed transforms do not
     check or publish), then its answers against tests/answers_reference.rs's
     independent computation on the same generated files (fails the bench)."""
-    secs, peaks = run_measured([movielens, "--lake", str(lake), "publish", run_id], env, work / "publish.log")
+    secs, peaks, _ = run_measured([movielens, "--lake", str(lake), "publish", run_id], env, work / "publish.log")
     print(f"bench: checks passed and {run_id} published in {secs:.2f} s "
           f"(peak RSS {max(peaks.values()) / 2**20:.0f} MiB)", flush=True)
     started = time.perf_counter()
@@ -233,12 +276,39 @@ def check_reference(movielens: str, work: Path, lake: Path, run_id: str, env: di
     print(f"bench: answers equal the reference ({time.perf_counter() - started:.0f} s)", flush=True)
 
 
+ENGINES = {
+    "embedded": "movielens embedded",
+    "cluster": "movielens cluster (2 executors x 1 vcore)",
+    "cluster1": "movielens cluster (1 executor x 1 vcore)",
+    "duckdb": "DuckDB",
+    "datafusion": "DataFusion (Python, 1 process)",
+    "spark": "PySpark local[2]",
+}
+CLUSTER_EXECUTORS = {"cluster": (2, CLUSTER_URL), "cluster1": (1, "df://127.0.0.1:50160")}
+
+
+def ratio_lines(results: dict[str, dict]) -> list[str]:
+    """The ratios the performance issue sets targets for, where both sides ran
+    (medians, and per round: the rounds interleave, so each pair ran side by side)."""
+    def pair(a: str, b: str, what: str) -> str | None:
+        if ENGINES[a] not in results or ENGINES[b] not in results:
+            return None
+        x, y = results[ENGINES[a]], results[ENGINES[b]]
+        rounds = " / ".join(f"{p / q:.2f}" for p, q in zip(x["walls"], y["walls"]))
+        return f"- {what}: {x['median'] / y['median']:.2f} (per round {rounds})"
+    lines = [pair("embedded", "duckdb", "embedded / DuckDB time"),
+             pair("cluster1", "cluster", "strong scaling, 1 executor / 2 executors time"),
+             pair("cluster", "embedded", "cluster (2 x 1) / embedded time")]
+    return [line for line in lines if line]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="movielens vs Spark, DuckDB, DataFusion")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bin", type=Path, default=REPO / "target" / "release")
-    parser.add_argument("--engines", default="embedded,cluster,duckdb,datafusion,spark")
+    parser.add_argument("--engines", default="embedded,cluster,duckdb,datafusion,spark",
+                        help=f"any of {','.join(ENGINES)}")
     parser.add_argument("--work", type=Path, default=None, help="scratch directory (default: a temp dir)")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--reference", action="store_true",
@@ -246,6 +316,9 @@ def main() -> None:
                              "(tests/answers_reference.rs; its test binary is built in release)")
     args = parser.parse_args()
     engines = args.engines.split(",")
+    unknown = set(engines) - set(ENGINES)
+    if unknown:
+        raise SystemExit(f"bench: unknown engines {sorted(unknown)}; known: {', '.join(ENGINES)}")
     work = args.work or Path(tempfile.mkdtemp(prefix="movielens-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     movielens = str(args.bin / "movielens")
@@ -255,80 +328,79 @@ def main() -> None:
 
     lake, ratings, csv_bytes, staged = prepare(movielens, env, work, args.scale)
 
-    results: dict[str, dict] = {}
+    def transform(run_id: str, *extra: str) -> list[str]:
+        return [movielens, "--lake", str(lake), "transform", "--no-publish", "--run-id", run_id, *extra]
+
+    runs: dict[str, list[Measured]] = {e: [] for e in engines}
     outputs: dict[str, dict[str, Path]] = {}
-
-    def record(engine: str, walls: list[float], rss: dict[str, int], out: dict[str, Path]) -> None:
-        results[engine] = {"walls": walls, "median": statistics.median(walls), "peak_rss": rss}
-        outputs[engine] = out
-        print(f"bench: {engine}: {', '.join(f'{w:.2f}' for w in walls)} s", flush=True)
-
-    def merge(into: dict[str, int], peaks: dict[str, int]) -> None:
-        for name, value in peaks.items():
-            into[name] = max(into.get(name, 0), value)
-
-    if "embedded" in engines:
-        walls, rss = [], {}
+    with contextlib.ExitStack() as stack:
+        # Every cluster is up (its executors registered) before anything is
+        # timed, and stays up: the rounds interleave the engines, so a drift
+        # of the machine's speed touches all of them alike.
+        clusters = {}
+        for engine in (e for e in engines if e in CLUSTER_EXECUTORS):
+            executors, url = CLUSTER_EXECUTORS[engine]
+            clusters[engine] = stack.enter_context(local_cluster(env, lake, work, args.bin, executors, url))
         for k in range(args.runs):
-            wall, peaks = run_measured([movielens, "--lake", str(lake), "transform", "--no-publish", "--run-id", f"emb{k}"],
-                                       env, work / "embedded.log")
-            walls.append(wall)
-            merge(rss, peaks)
-        record("movielens embedded", walls, rss, curated_tables(lake, f"emb{args.runs - 1}", marts))
+            for engine in engines:
+                log = work / f"{engine}.log"
+                if engine == "embedded":
+                    m = run_measured(transform(f"emb{k}"), env, log)
+                    outputs[engine] = curated_tables(lake, f"emb{k}", marts)
+                elif engine in clusters:
+                    m = run_on_cluster(clusters[engine], transform(f"{engine}-{k}", "--scheduler",
+                                                                   clusters[engine].url), env, log)
+                    outputs[engine] = curated_tables(lake, f"{engine}-{k}", marts)
+                else:
+                    out = work / engine
+                    shutil.rmtree(out, ignore_errors=True)
+                    m = run_peer(engine, lake, out, models_json, env, log)
+                    outputs[engine] = peer_tables(engine, out, marts)
+                runs[engine].append(m)
+                print(f"bench: round {k + 1}, {engine}: {m.wall:.2f} s, {m.cpu:.1f} CPU s", flush=True)
 
-    if "cluster" in engines:
-        with local_cluster(env, lake, work, args.bin) as process_peaks:
-            walls, client = [], {}
-            for k in range(args.runs):
-                wall, peak = run_measured([movielens, "--lake", str(lake), "transform", "--no-publish", "--scheduler",
-                                           CLUSTER_URL, "--run-id", f"cl{k}"], env, work / "cluster.log")
-                walls.append(wall)
-                merge(client, peak)
-            peaks = {"client": max(client.values(), default=0), **process_peaks()}
-        record("movielens cluster (2 executors x 1 vcore)", walls, peaks,
-               curated_tables(lake, f"cl{args.runs - 1}", marts))
+    results: dict[str, dict] = {}
+    for engine, measured in runs.items():
+        rss: dict[str, int] = {}
+        for m in measured:
+            for name, value in m.peaks.items():
+                rss[name] = max(rss.get(name, 0), value)
+        walls, cpus = [m.wall for m in measured], [m.cpu for m in measured]
+        results[ENGINES[engine]] = {"walls": walls, "median": statistics.median(walls), "cpu_secs": cpus,
+                                    "median_cpu_secs": statistics.median(cpus), "peak_rss": rss}
 
-    for engine, label in [("duckdb", "DuckDB"), ("datafusion", "DataFusion (Python, 1 process)"),
-                          ("spark", "PySpark local[2]")]:
-        if engine not in engines:
-            continue
-        walls, rss = [], {}
-        out = work / engine
-        for _ in range(args.runs):
-            shutil.rmtree(out, ignore_errors=True)
-            wall, peaks = run_peer(engine, lake, out, models_json, env, work / f"{engine}.log")
-            walls.append(wall)
-            merge(rss, peaks)
-        record(label, walls, rss, peer_tables(engine, out, marts))
-
-    reference = next(iter(outputs))
+    reference = engines[0]
     for engine, out in outputs.items():
         if engine != reference:
             compare(engine, out, outputs[reference])
-    print(f"bench: every engine's marts and fact_rating row count agree with {reference}", flush=True)
+    print(f"bench: every engine's marts and fact_rating row count agree with {ENGINES[reference]}", flush=True)
     if args.reference:
-        check_reference(movielens, work, lake, f"emb{args.runs - 1}" if "embedded" in engines
-                        else f"cl{args.runs - 1}", env)
+        last = args.runs - 1
+        check_reference(movielens, work, lake, f"emb{last}" if "embedded" in engines else f"{reference}-{last}", env)
 
-    base = results[reference]["median"]
+    base = results[ENGINES[reference]]["median"]
     commit = commit_id()
     meta = {"scale": args.scale, "ratings": ratings, "ratings_csv_bytes": csv_bytes, "cores": os.cpu_count(),
             "stage": staged, "reference_checked": args.reference,
             "runs": args.runs, "commit": commit, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     lines = [f"# movielens benchmark, scale {args.scale} ({ratings:,} ratings, {csv_bytes / 1e6:.0f} MB CSV)",
              "",
-             f"{meta['cores']} cores, {args.runs} runs each (median), commit {commit}, {meta['at']}. "
-             f"Ratio = engine time / {reference} time. Stage (land + stage) {staged['secs']:.2f} s, "
-             f"peak RSS {staged['peak_rss'] / 2**20:.0f} MiB."
+             f"{meta['cores']} cores, {args.runs} rounds, each running every engine once in turn (medians), "
+             f"commit {commit}, {meta['at']}. Ratio = engine time / {ENGINES[reference]} time. CPU s = user + "
+             f"system of the process and its children (on a cluster, plus the scheduler's and executors' over "
+             f"the run). Stage (land + stage) {staged['secs']:.2f} s, peak RSS {staged['peak_rss'] / 2**20:.0f} MiB."
              + (" Published answers equal the plain-Rust reference." if args.reference else ""),
              "",
-             "| engine | median s | runs s | peak RSS per process | ratings/s | ratio |",
-             "|---|---:|---|---|---:|---:|"]
+             "| engine | median s | runs s | median CPU s | peak RSS per process | ratings/s | ratio |",
+             "|---|---:|---|---:|---|---:|---:|"]
     for engine, r in results.items():
         rss = ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in r["peak_rss"].items())
-        runs = " / ".join(f"{w:.2f}" for w in r["walls"])
-        lines.append(f"| {engine} | {r['median']:.2f} | {runs} | {rss} | {ratings / r['median']:,.0f} | "
-                     f"{r['median'] / base:.2f} |")
+        walls = " / ".join(f"{w:.2f}" for w in r["walls"])
+        lines.append(f"| {engine} | {r['median']:.2f} | {walls} | {r['median_cpu_secs']:.1f} | {rss} | "
+                     f"{ratings / r['median']:,.0f} | {r['median'] / base:.2f} |")
+    ratios = ratio_lines(results)
+    if ratios:
+        lines += ["", *ratios]
     text = "\n".join(lines) + "\n"
     write_results(args.results, meta["at"], f"scale{args.scale}", text, {"meta": meta, "results": results})
     if not args.work:

@@ -24,8 +24,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench import (CLUSTER_URL, REPO, bench_env, catalogue_marts, commit_id, compare, curated_tables, local_cluster,
-                   peer_tables, prepare, run_measured, run_peer, write_results)
+from bench import (REPO, bench_env, catalogue_marts, commit_id, compare, curated_tables, local_cluster, peer_tables,
+                   prepare, run_measured, run_on_cluster, run_peer, write_results)
 
 LABELS = {"embedded": "movielens embedded", "cluster": "movielens cluster (2 executors x 1 vcore)",
           "duckdb": "DuckDB (control)"}
@@ -36,18 +36,18 @@ def run_once(engine: str, movielens: str, lake: Path, work: Path, bin_dir: Path,
     """One timed run of `engine` on `lake`: (wall s, peak RSS per process, output
     tables: the catalogue's `marts` and fact_rating; `models_json` for the peers)."""
     if engine == "embedded":
-        wall, peaks = run_measured([movielens, "--lake", str(lake), "transform", "--no-publish", "--run-id", run_id],
-                                   env, work / "embedded.log")
+        wall, peaks, _ = run_measured([movielens, "--lake", str(lake), "transform", "--no-publish",
+                                       "--run-id", run_id], env, work / "embedded.log")
     elif engine == "cluster":
         # A fresh cluster per run, so its processes' peak RSS is this run's.
-        with local_cluster(env, lake, work, bin_dir) as process_peaks:
-            wall, client = run_measured([movielens, "--lake", str(lake), "transform", "--no-publish", "--scheduler",
-                                         CLUSTER_URL, "--run-id", run_id], env, work / "cluster.log")
-            peaks = {"client": max(client.values(), default=0), **process_peaks()}
+        with local_cluster(env, lake, work, bin_dir) as cluster:
+            wall, peaks, _ = run_on_cluster(cluster, [movielens, "--lake", str(lake), "transform", "--no-publish",
+                                                      "--scheduler", cluster.url, "--run-id", run_id],
+                                            env, work / "cluster.log")
     else:
         out = work / engine
         shutil.rmtree(out, ignore_errors=True)
-        wall, peaks = run_peer(engine, lake, out, models_json, env, work / f"{engine}.log")
+        wall, peaks, _ = run_peer(engine, lake, out, models_json, env, work / f"{engine}.log")
         return wall, peaks, peer_tables(engine, out, marts)
     return wall, peaks, curated_tables(lake, run_id, marts)
 

@@ -484,11 +484,15 @@ async fn cluster_status_metrics_and_cancel_leave_the_slots_free() {
     // arrives is refused ("not cancelled"), so try the next.
     let started = Instant::now();
     let (mut cancelled, mut status_text, mut busiest) = (None, String::new(), 0.0f64);
+    let mut names_seen = std::collections::BTreeSet::new();
     while cancelled.is_none() && started.elapsed() < Duration::from_secs(180) {
         for page in executor_pages() {
             busiest = busiest.max(metric(&page, "movielens_executor_running_tasks"));
         }
         let jobs = api.jobs().await.unwrap();
+        for job in jobs.iter().filter(|j| j["status"] == "Running") {
+            names_seen.insert(job["job_name"].as_str().unwrap_or_default().to_string());
+        }
         let Some(job) = jobs.iter().find(|j| j["status"] == "Running") else {
             std::thread::sleep(Duration::from_millis(50));
             continue;
@@ -538,6 +542,18 @@ async fn cluster_status_metrics_and_cancel_leave_the_slots_free() {
         "{status_text}"
     );
     assert!(status_text.contains("running jobs: "), "{status_text}");
+    // Each step's jobs carry its name, which is how progress is per step.
+    let steps: Vec<&str> = movielens::transform::steps().map(|s| s.table).collect();
+    assert!(
+        names_seen.iter().any(|n| steps.contains(&n.as_str())),
+        "no running job was named after a step: {names_seen:?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|t| status_text.contains(&format!("({t})"))),
+        "cluster status names no step: {status_text}"
+    );
     // The run re-submits the cancelled step (or fails it); either way it
     // ends. The executors are scraped meanwhile.
     let ending = Instant::now();

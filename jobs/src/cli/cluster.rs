@@ -115,8 +115,12 @@ async fn status(api: &Api, url: &str, json: bool) -> anyhow::Result<()> {
     println!("running jobs: {}", jobs.len());
     for (job, stages) in &jobs {
         println!(
-            "  job {}  {}  stages {}/{} done",
+            "  job {} ({})  {}  stages {}/{} done",
             job["job_id"].as_str().unwrap_or("?"),
+            job["job_name"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("unnamed"),
             job["status"].as_str().unwrap_or("?"),
             job["completed_stages"],
             job["num_stages"],

@@ -22,7 +22,9 @@ use crate::config::Settings;
 use crate::lake::Lake;
 
 pub use embedded::{EmbeddedCluster, EmbeddedOptions, remove_dropped_work_dirs};
-pub use session::{reader_runtime_for_lake, runtime_for_lake, session_config, session_state};
+pub use session::{
+    job_session, reader_runtime_for_lake, runtime_for_lake, session_config, session_state,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

@@ -66,3 +66,27 @@ pub fn session_state(settings: &Settings, lake: &Lake) -> datafusion::error::Res
         .with_runtime_env(runtime_for_lake(lake)?)
         .build())
 }
+
+/// A view of `ctx` whose Ballista jobs are named `name` (`ballista.job.name`),
+/// so the scheduler's API, `movielens cluster status` and the transform's
+/// progress can say which step a job belongs to. It shares `ctx`'s catalog
+/// (tables registered on either are seen by both), runtime and session id.
+pub fn job_session(
+    ctx: &datafusion::prelude::SessionContext,
+    name: &str,
+) -> datafusion::prelude::SessionContext {
+    let state = ctx.state();
+    // Not `create_default_catalog_and_schema`: the catalog list is shared, and
+    // building would put a new, empty default catalog in it over `ctx`'s.
+    let config = state
+        .config()
+        .clone()
+        .with_ballista_job_name(name)
+        .with_create_default_catalog_and_schema(false);
+    let session_id = state.session_id().to_string();
+    let state = SessionStateBuilder::new_from_existing(state)
+        .with_config(config)
+        .with_session_id(session_id)
+        .build();
+    datafusion::prelude::SessionContext::new_with_state(state)
+}

@@ -319,7 +319,8 @@ async fn run_step(
     run_id: &str,
     step: &'static Step,
 ) -> Result<(&'static str, u64, f64), TransformError> {
-    let ctx = &engine.ctx;
+    // The step's jobs carry its name, for the progress watcher and the API.
+    let ctx = &crate::engine::job_session(&engine.ctx, step.table);
     let params = step_params(ctx, settings, staging, step).await?;
     info!(table = step.table, "writing");
     let started = Instant::now();
@@ -327,7 +328,7 @@ async fn run_step(
     let write = async {
         match step.write {
             Write::ShardedByRatingsPart => {
-                let single_task = &engine.single_task;
+                let single_task = &crate::engine::job_session(&engine.single_task, step.table);
                 write_sharded(single_task, lake, settings, staging, &key, step, &params).await
             }
             Write::OneFile => {
@@ -342,7 +343,7 @@ async fn run_step(
         .instrument(info_span!("step", table = step.table))
         .await?;
     let url = lake.url(&key) + "/";
-    register_parquet(ctx, step.table, url.clone()).await?;
+    register_parquet(&engine.ctx, step.table, url.clone()).await?;
     register_parquet(&engine.single_task, step.table, url).await?;
     let secs = started.elapsed().as_secs_f64();
     info!(
