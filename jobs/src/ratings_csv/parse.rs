@@ -79,6 +79,14 @@ impl RatingsColumns {
     pub fn parse_lines(&mut self, bytes: &[u8], at_end: bool, max_rows: usize) -> usize {
         let mut pos = 0;
         while pos < bytes.len() && self.len() < max_rows {
+            if let Some(line) = plain_line(&bytes[pos..]) {
+                self.user_id.push(Some(line.user_id));
+                self.movielens_id.push(Some(line.movielens_id));
+                self.rating.push(Some(line.rating));
+                self.rated_epoch.push(Some(line.rated_epoch));
+                pos += line.len;
+                continue;
+            }
             let (line, next) = match memchr::memchr(b'\n', &bytes[pos..]) {
                 Some(n) => (&bytes[pos..pos + n], pos + n + 1),
                 None if at_end => (&bytes[pos..], bytes.len()),
@@ -141,6 +149,76 @@ impl RatingsColumns {
         ];
         RecordBatch::try_new(schema, columns)
     }
+}
+
+/// A line of the shape MovieLens writes every line in: `digits,digits,d.d,digits`
+/// and a line end (LF or CRLF).
+struct PlainLine {
+    user_id: i64,
+    movielens_id: i64,
+    rating: f64,
+    rated_epoch: i64,
+    /// Bytes, with the line end.
+    len: usize,
+}
+
+/// The line at the start of `bytes` when it has the plain shape, read in one
+/// pass over its bytes; `None` for any other line (signs, blanks, bad values,
+/// extra fields, no line end yet), which [`RatingsColumns::push_line`] then
+/// reads. Why: nearly every line is plain, and finding the line end first
+/// and then each field read every byte twice — the parse was a quarter of a
+/// transform's CPU time. Plain lines give the same values either way (the
+/// tests parse both ways).
+#[inline(always)]
+fn plain_line(bytes: &[u8]) -> Option<PlainLine> {
+    let mut at = 0;
+    let user_id = plain_int(bytes, &mut at)?;
+    expect(bytes, &mut at, b',')?;
+    let movielens_id = plain_int(bytes, &mut at)?;
+    expect(bytes, &mut at, b',')?;
+    let rating = match bytes.get(at..at + 4)? {
+        [whole @ b'0'..=b'9', b'.', tenth @ b'0'..=b'9', b','] => {
+            TENTHS[usize::from((whole - b'0') * 10 + (tenth - b'0'))]
+        }
+        _ => return None,
+    };
+    at += 4;
+    let rated_epoch = plain_int(bytes, &mut at)?;
+    if bytes.get(at) == Some(&b'\r') {
+        at += 1;
+    }
+    expect(bytes, &mut at, b'\n')?;
+    Some(PlainLine {
+        user_id,
+        movielens_id,
+        rating,
+        rated_epoch,
+        len: at,
+    })
+}
+
+/// 1 to 18 decimal digits at `at` (so the value surely fits an i64).
+#[inline(always)]
+fn plain_int(bytes: &[u8], at: &mut usize) -> Option<i64> {
+    let start = *at;
+    let mut value: i64 = 0;
+    while let Some(&b) = bytes.get(*at) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        value = value * 10 + i64::from(d);
+        *at += 1;
+        if *at - start > 18 {
+            return None;
+        }
+    }
+    (*at > start).then_some(value)
+}
+
+#[inline(always)]
+fn expect(bytes: &[u8], at: &mut usize, byte: u8) -> Option<()> {
+    (bytes.get(*at) == Some(&byte)).then(|| *at += 1)
 }
 
 /// The field of `line` starting at `pos`, which moves past the comma that
@@ -256,6 +334,47 @@ mod tests {
             .collect();
         assert_eq!(ratings, [Some(5.0), Some(0.25), None, Some(3.0)]);
         assert_eq!(ints(&batch, 3), [Some(3), Some(-4), None, None]);
+    }
+
+    /// Every line through the general reader only, never the plain fast path.
+    fn parse_general(text: &str) -> RecordBatch {
+        let mut columns = RatingsColumns::with_capacity(4);
+        for line in text.split_inclusive('\n') {
+            columns.push_line(line.strip_suffix('\n').unwrap_or(line).as_bytes());
+        }
+        columns
+            .finish(Arc::new(super::super::ratings_schema()))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_plain_fast_path_reads_what_the_general_reader_reads() {
+        let lines = [
+            "1,601,3.0,789652009\n",
+            "270896,176273,0.5,1500000000\r\n",
+            "007,0,9.9,0\n",
+            "123456789012345678,1,5.0,123456789012345678\n",
+            "1234567890123456789,1,5.0,1\n",
+            "1,2,3.0,1234567890123456789\n",
+            "+1,2,3.0,4\n",
+            "1,-2,3.0,4\n",
+            "1,2,3,4\n",
+            "1,2,3.05,4\n",
+            "1,2,,4\n",
+            "1,2,3.0,\n",
+            "1,2,3.0,4,\n",
+            "1,2,3.0,4\r\r\n",
+            "1 ,2,3.0,4\n",
+            "1,2,3.0,4",
+        ];
+        let text: String = lines.concat();
+        let (fast, general) = (parse(&text), parse_general(&text));
+        assert_eq!(fast.num_rows(), lines.len());
+        assert_eq!(fast, general);
+        // The plain lines did take the fast path.
+        assert!(plain_line(lines[0].as_bytes()).is_some());
+        assert!(plain_line(lines[1].as_bytes()).is_some());
+        assert!(plain_line(lines[4].as_bytes()).is_none());
     }
 
     #[test]
