@@ -56,16 +56,19 @@ class Measured(NamedTuple):
     peaks: dict[str, int]
     """Peak RSS in bytes per process name of the command's tree."""
     cpu: float
-    """CPU seconds (user + system) of the command and the children it waited for."""
+    """CPU seconds (user + system) of the command's tree."""
 
 
 def run_measured(cmd: list[str], env: dict | None = None, log: Path | None = None) -> Measured:
     """Runs cmd, measured.
 
     The tree is sampled every 0.2 s for its peak RSS (a JVM started by PySpark
-    is not a waited-for child, so wait4's ru_maxrss would miss it); CPU time is
-    wait4's, which counts every thread and every child the command reaped."""
+    is not a waited-for child, so wait4's ru_maxrss would miss it). CPU time is
+    wait4's (every thread, and every child the command reaped) or, when more,
+    the sum over the tree's processes as last sampled (which counts that JVM,
+    but misses up to 0.2 s of each process's end)."""
     peaks: dict[str, int] = {}
+    cpu_seen: dict[int, float] = {}
     done = threading.Event()
 
     def sample(root: int) -> None:
@@ -74,7 +77,8 @@ def run_measured(cmd: list[str], env: dict | None = None, log: Path | None = Non
                 try:
                     name = Path(f"/proc/{pid}/comm").read_text().strip()
                     peaks[name] = max(peaks.get(name, 0), vm_hwm(pid))
-                except OSError:
+                    cpu_seen[pid] = cpu_seconds(pid)
+                except (OSError, IndexError, ValueError):
                     continue
             done.wait(0.2)
 
@@ -91,7 +95,7 @@ def run_measured(cmd: list[str], env: dict | None = None, log: Path | None = Non
     if proc.returncode != 0:
         tail = log.read_text()[-3000:] if log else ""
         raise SystemExit(f"bench: {' '.join(map(str, cmd))} failed:\n{tail}")
-    return Measured(wall, peaks, usage.ru_utime + usage.ru_stime)
+    return Measured(wall, peaks, max(usage.ru_utime + usage.ru_stime, sum(cpu_seen.values())))
 
 
 def cpu_seconds(pid: int) -> float:
