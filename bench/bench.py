@@ -138,6 +138,12 @@ def prepare(movielens: str, env: dict, work: Path, scale: float) -> tuple[Path, 
     return lake, ratings, csv_bytes, {"secs": stage_secs, "peak_rss": max(stage_peaks.values())}
 
 
+def transform_cmd(movielens: str, lake: Path, run_id: str, *extra: str) -> list[str]:
+    """The timed work: `movielens transform` of `lake`'s staged run as `run_id`,
+    not checked or published (`extra`: e.g. `--scheduler URL`)."""
+    return [movielens, "--lake", str(lake), "transform", "--no-publish", "--run-id", run_id, *extra]
+
+
 CLUSTER_URL = "df://127.0.0.1:50150"
 
 
@@ -332,9 +338,6 @@ def main() -> None:
 
     lake, ratings, csv_bytes, staged = prepare(movielens, env, work, args.scale)
 
-    def transform(run_id: str, *extra: str) -> list[str]:
-        return [movielens, "--lake", str(lake), "transform", "--no-publish", "--run-id", run_id, *extra]
-
     runs: dict[str, list[Measured]] = {e: [] for e in engines}
     outputs: dict[str, dict[str, Path]] = {}
     with contextlib.ExitStack() as stack:
@@ -349,11 +352,11 @@ def main() -> None:
             for engine in engines:
                 log = work / f"{engine}.log"
                 if engine == "embedded":
-                    m = run_measured(transform(f"emb{k}"), env, log)
+                    m = run_measured(transform_cmd(movielens, lake, f"emb{k}"), env, log)
                     outputs[engine] = curated_tables(lake, f"emb{k}", marts)
                 elif engine in clusters:
-                    m = run_on_cluster(clusters[engine], transform(f"{engine}-{k}", "--scheduler",
-                                                                   clusters[engine].url), env, log)
+                    cmd = transform_cmd(movielens, lake, f"{engine}-{k}", "--scheduler", clusters[engine].url)
+                    m = run_on_cluster(clusters[engine], cmd, env, log)
                     outputs[engine] = curated_tables(lake, f"{engine}-{k}", marts)
                 else:
                     out = work / engine
@@ -391,7 +394,7 @@ def main() -> None:
              "",
              f"{meta['cores']} cores, {args.runs} rounds, each running every engine once in turn (medians), "
              f"commit {commit}, {meta['at']}. Ratio = engine time / {ENGINES[reference]} time. CPU s = user + "
-             f"system of the process and its children (on a cluster, plus the scheduler's and executors' over "
+             f"system of the engine's process tree (on a cluster, plus the scheduler's and executors' over "
              f"the run). Stage (land + stage) {staged['secs']:.2f} s, peak RSS {staged['peak_rss'] / 2**20:.0f} MiB."
              + (" Published answers equal the plain-Rust reference." if args.reference else ""),
              "",

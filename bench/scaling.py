@@ -24,11 +24,10 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench import (REPO, bench_env, catalogue_marts, commit_id, compare, curated_tables, local_cluster, peer_tables,
-                   prepare, run_measured, run_on_cluster, run_peer, write_results)
+from bench import (ENGINES, REPO, bench_env, catalogue_marts, commit_id, compare, curated_tables, local_cluster,
+                   peer_tables, prepare, run_measured, run_on_cluster, run_peer, transform_cmd, write_results)
 
-LABELS = {"embedded": "movielens embedded", "cluster": "movielens cluster (2 executors x 1 vcore)",
-          "duckdb": "DuckDB (control)"}
+LABELS = {"embedded": ENGINES["embedded"], "cluster": ENGINES["cluster"], "duckdb": f"{ENGINES['duckdb']} (control)"}
 
 
 def run_once(engine: str, movielens: str, lake: Path, work: Path, bin_dir: Path, env: dict,
@@ -36,14 +35,12 @@ def run_once(engine: str, movielens: str, lake: Path, work: Path, bin_dir: Path,
     """One timed run of `engine` on `lake`: (wall s, peak RSS per process, output
     tables: the catalogue's `marts` and fact_rating; `models_json` for the peers)."""
     if engine == "embedded":
-        wall, peaks, _ = run_measured([movielens, "--lake", str(lake), "transform", "--no-publish",
-                                       "--run-id", run_id], env, work / "embedded.log")
+        wall, peaks, _ = run_measured(transform_cmd(movielens, lake, run_id), env, work / "embedded.log")
     elif engine == "cluster":
         # A fresh cluster per run, so its processes' peak RSS is this run's.
         with local_cluster(env, lake, work, bin_dir) as cluster:
-            wall, peaks, _ = run_on_cluster(cluster, [movielens, "--lake", str(lake), "transform", "--no-publish",
-                                                      "--scheduler", cluster.url, "--run-id", run_id],
-                                            env, work / "cluster.log")
+            cmd = transform_cmd(movielens, lake, run_id, "--scheduler", cluster.url)
+            wall, peaks, _ = run_on_cluster(cluster, cmd, env, work / "cluster.log")
     else:
         out = work / engine
         shutil.rmtree(out, ignore_errors=True)
