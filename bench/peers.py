@@ -79,6 +79,13 @@ def render(name: str, zone: str, rewrite, lake: Path) -> str:
     return rewrite(sql)
 
 
+# ratings_by_movielens_id reads per-file sums that our fact_rating scan writes
+# as it reads (jobs/src/ratings_csv/per_id.rs). A peer has no such scan: it
+# gets them as a view of their SQL definition over all the ratings, a second
+# pass as our transform made before it had the scan.
+PER_FILE = ("ratings_per_file", "curated")
+
+
 def run_duckdb(lake: Path, out: Path, threads: int, steps: list[tuple[str, str]]) -> None:
     import duckdb
 
@@ -97,6 +104,7 @@ def run_duckdb(lake: Path, out: Path, threads: int, steps: list[tuple[str, str]]
         # DuckDB spells epoch-microseconds-to-timestamp make_timestamp.
         return re.sub(r"to_timestamp_micros\(", "make_timestamp(", sql)
 
+    con.execute(f"CREATE VIEW {PER_FILE[0]} AS {render(*PER_FILE, rewrite, lake)}")
     for name, zone in steps:
         sql = render(name, zone, rewrite, lake)
         target = out / f"{name}.parquet"
@@ -137,6 +145,7 @@ def run_spark(lake: Path, out: Path, threads: int, steps: list[tuple[str, str]])
         sql = re.sub(r"CAST\(1 AS BIGINT\) << \((.*?)\) AS bit", r"shiftleft(CAST(1 AS BIGINT), \1) AS bit", sql)
         return sql
 
+    spark.sql(render(*PER_FILE, rewrite, lake)).createOrReplaceTempView(PER_FILE[0])
     for name, zone in steps:
         sql = render(name, zone, rewrite, lake)
         target = str(out / name)
@@ -163,6 +172,7 @@ def run_datafusion(lake: Path, out: Path, threads: int, steps: list[tuple[str, s
         ]
     )
     ctx.register_csv("raw_ratings", parts, schema=schema, has_header=True)
+    ctx.sql(f"CREATE VIEW {PER_FILE[0]} AS {render(*PER_FILE, lambda s: s, lake)}").collect()
     for name, zone in steps:
         sql = render(name, zone, lambda s: s, lake)
         target = str(out / name)

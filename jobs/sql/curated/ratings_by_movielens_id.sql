@@ -1,11 +1,10 @@
 -- ratings_by_movielens_id: every rating read, summed per MovieLens id, with
--- the movie its valid ratings reach. It is the one pass over the raw ratings
--- besides fact_rating's: rating_mapping and the marts' per-movie figures are
--- built from these rows (one per id, a few hundred thousand at most) instead
--- of aggregating tens of millions of ratings again.
+-- the movie its valid ratings reach. rating_mapping and the marts' per-movie
+-- figures are built from these rows (one per id, a few hundred thousand at
+-- most) instead of aggregating tens of millions of ratings again.
 --   n_ratings   valid ratings: user, id and time present, a half star 0.5 ... 5.0,
---               rated from 1995 to the staging time ({{valid_rating}}, the rule
---               fact_rating applies, written once in transform/valid_rating.rs)
+--               rated from 1995 to the staging time (the rule fact_rating
+--               applies, written once in transform/valid_rating.rs)
 --   sum_rating  their sum (exact: sums of half stars are exact in a double)
 --   n_invalid   the other ratings read
 --   outcome     what became of the valid ratings (the reasons of rating_mapping):
@@ -13,11 +12,10 @@
 --               tmdb_id_not_in_metadata
 --   tmdb_id     the movie they reach; NULL unless mapped
 -- Lines whose MovieLens id could not be read share one row with a NULL id.
-WITH ratings AS (
-    SELECT user_id, movielens_id, rating, rated_epoch FROM raw_ratings
-),
-
-links AS (
+-- The counts come per raw ratings file from ratings_per_file (defined in
+-- ratings_per_file.sql, computed by fact_rating's scan of the same files),
+-- so the raw ratings are read once per run, not twice.
+WITH links AS (
     SELECT movielens_id, tmdb_id FROM stg_links
 ),
 
@@ -25,23 +23,13 @@ movies AS (
     SELECT tmdb_id FROM dim_movie
 ),
 
--- valid_rating is the rating when it passes fact_rating's rule, else NULL:
--- count() and sum() skip NULLs, so one grouping key and three plain
--- aggregates give all the figures (the engine's fast path).
-validated AS (
-    SELECT
-        movielens_id,
-        CASE WHEN {{valid_rating}} THEN rating END AS valid_rating
-    FROM ratings
-),
-
 per_id AS (
     SELECT
         movielens_id,
-        count(valid_rating) AS n_ratings,
-        coalesce(sum(valid_rating), 0.0) AS sum_rating,
-        count(*) - count(valid_rating) AS n_invalid
-    FROM validated
+        sum(n_ratings) AS n_ratings,
+        sum(sum_rating) AS sum_rating,
+        sum(n_invalid) AS n_invalid
+    FROM ratings_per_file
     GROUP BY movielens_id
 )
 

@@ -29,8 +29,9 @@ const FACT_MOVIE_EXISTS: &str = "SELECT CAST(count(*) AS BIGINT) FROM fact_ratin
      LEFT JOIN dim_movie AS d ON d.tmdb_id = f.tmdb_id WHERE d.tmdb_id IS NULL";
 
 /// rating_mapping's `mapped` ratings are exactly fact_rating's rows: they come
-/// from separate passes over the ratings file (ratings_by_movielens_id's, which
-/// also gives the marts their per-movie figures, and fact_rating's) and must agree.
+/// from separate computations over the ratings (the per-id counts of
+/// ratings_by_movielens_id, which also give the marts their per-movie figures,
+/// mapped by its joins; and fact_rating's own join) and must agree.
 const MAPPED_IS_FACT: &str = "SELECT CAST(abs(\
      coalesce((SELECT sum(n_ratings) FROM rating_mapping WHERE outcome = 'mapped'), 0) \
      - (SELECT count(*) FROM fact_rating)) AS BIGINT)";

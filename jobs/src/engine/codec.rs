@@ -28,7 +28,7 @@ use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConve
 use serde::{Deserialize, Serialize};
 
 use crate::ratings_csv::scan::ratings_scan;
-use crate::ratings_csv::{RatingsCsvSource, RatingsFile, RatingsTable};
+use crate::ratings_csv::{PerIdSums, RatingsCsvSource, RatingsFile, RatingsTable};
 
 const RATINGS_TABLE_TAG: &[u8] = b"\0movielens.ratings_table\0";
 const RATINGS_SCAN_TAG: &[u8] = b"\0movielens.ratings_scan\0";
@@ -36,15 +36,18 @@ const RATINGS_SCAN_TAG: &[u8] = b"\0movielens.ratings_scan\0";
 #[derive(Serialize, Deserialize)]
 struct RatingsTableWire {
     files: Vec<RatingsFile>,
+    per_id: Option<PerIdSums>,
 }
 
 /// A file scan over [`RatingsCsvSource`]: the store, and per partition its
-/// files' (path in the store, size). The source has no options of its own.
+/// files' (path in the store, size), and the source's one option: whether
+/// and where it writes per-id sums.
 #[derive(Serialize, Deserialize)]
 struct RatingsScanWire {
     store: String,
     partitions: Vec<Vec<(String, u64)>>,
     limit: Option<usize>,
+    per_id: Option<PerIdSums>,
 }
 
 impl RatingsScanWire {
@@ -52,7 +55,7 @@ impl RatingsScanWire {
     fn of(plan: &dyn ExecutionPlan) -> Option<Self> {
         let scan = plan.downcast_ref::<DataSourceExec>()?;
         let config = scan.data_source().downcast_ref::<FileScanConfig>()?;
-        config.file_source().downcast_ref::<RatingsCsvSource>()?;
+        let source = config.file_source().downcast_ref::<RatingsCsvSource>()?;
         let partitions = config
             .file_groups
             .iter()
@@ -67,6 +70,7 @@ impl RatingsScanWire {
             store: config.object_store_url.as_str().to_string(),
             partitions,
             limit: config.limit,
+            per_id: source.per_id().cloned(),
         })
     }
 
@@ -91,6 +95,7 @@ impl RatingsScanWire {
             ObjectStoreUrl::parse(&self.store)?,
             groups,
             self.limit,
+            self.per_id,
         ))
     }
 }
@@ -133,7 +138,12 @@ impl LogicalExtensionCodec for LogicalCodec {
         ctx: &TaskContext,
     ) -> Result<Arc<dyn TableProvider>> {
         match decode::<RatingsTableWire>(RATINGS_TABLE_TAG, buf) {
-            Some(wire) => Ok(Arc::new(RatingsTable::new(wire?.files))),
+            Some(wire) => {
+                let wire = wire?;
+                Ok(Arc::new(
+                    RatingsTable::new(wire.files).with_per_id_sums(wire.per_id),
+                ))
+            }
             None => self
                 .ballista
                 .try_decode_table_provider(buf, table_ref, schema, ctx),
@@ -151,6 +161,7 @@ impl LogicalExtensionCodec for LogicalCodec {
                 RATINGS_TABLE_TAG,
                 &RatingsTableWire {
                     files: table.files().to_vec(),
+                    per_id: table.per_id().cloned(),
                 },
                 buf,
             ),
@@ -216,14 +227,24 @@ mod tests {
     use datafusion_proto::physical_plan::DefaultPhysicalProtoConverter;
 
     fn ratings_table(n: u64) -> Arc<RatingsTable> {
-        Arc::new(RatingsTable::new(
-            (0..n)
-                .map(|i| RatingsFile {
-                    url: format!("file:///lake/raw/part-{i}.csv"),
-                    bytes: 100 + i,
-                })
-                .collect(),
-        ))
+        Arc::new(
+            RatingsTable::new(
+                (0..n)
+                    .map(|i| RatingsFile {
+                        url: format!("file:///lake/raw/part-{i}.csv"),
+                        bytes: 100 + i,
+                    })
+                    .collect(),
+            )
+            .with_per_id_sums(Some(per_id())),
+        )
+    }
+
+    fn per_id() -> PerIdSums {
+        PerIdSums {
+            dir: "lake/curated/runs/r1/_ratings_per_file".into(),
+            valid_rating: "rating > 0".into(),
+        }
     }
 
     #[tokio::test]
@@ -261,6 +282,7 @@ mod tests {
                 vec![("lake/raw/part-1.csv".to_string(), 101)],
             ]
         );
+        assert_eq!(wire.per_id, Some(per_id()));
         assert_eq!(back.schema(), plan.schema());
     }
 
@@ -278,5 +300,6 @@ mod tests {
             .unwrap();
         let back = back.downcast_ref::<RatingsTable>().unwrap();
         assert_eq!(back.files(), table.files());
+        assert_eq!(back.per_id(), Some(&per_id()));
     }
 }

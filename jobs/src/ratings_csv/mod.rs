@@ -1,10 +1,11 @@
 //! Reading the raw ratings CSV, the one big input (26M rows, 0.7 GB at full
-//! scale). It is read twice per run (fact_rating and ratings_by_movielens_id), and
-//! DataFusion's general CSV reader spent about 40% of fact_rating's time
-//! parsing it. This reader knows the four numeric columns and parses them in
-//! one pass over the bytes.
+//! scale). DataFusion's general CSV reader spent about 40% of fact_rating's
+//! time parsing it. This reader knows the four numeric columns and parses them
+//! in one pass over the bytes, once per run: the scan that reads them for
+//! fact_rating also sums them per id for ratings_by_movielens_id.
 //!
 //! - [`parse`]: lines into Arrow columns;
+//! - [`per_id`]: each file's ratings summed per MovieLens id, in the scan;
 //! - [`scan`]: the file source DataFusion's file scan reads them with;
 //! - [`table`]: the table provider that plans the scan (a group of files per
 //!   partition).
@@ -13,11 +14,13 @@
 //! ([`crate::engine::codec`]) encode both the table and the scan.
 
 pub mod parse;
+pub mod per_id;
 pub mod scan;
 pub mod table;
 
 use arrow::datatypes::{DataType, Field, Schema};
 
+pub use per_id::{PerIdSums, per_file_name};
 pub use scan::RatingsCsvSource;
 pub use table::{RatingsFile, RatingsTable};
 

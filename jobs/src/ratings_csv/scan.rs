@@ -27,9 +27,11 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
+use object_store::path::Path;
 use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
 
 use super::parse::{HEADER, RatingsColumns};
+use super::per_id::{PerIdFold, PerIdSums, compile_rule, per_file_path};
 
 /// The longest first line read while looking for the header's line break.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -40,14 +42,20 @@ const LOCAL_CHUNK: usize = 1 << 20;
 /// Rows per batch when the session does not say.
 const DEFAULT_BATCH_ROWS: usize = 8192;
 
-/// The scan of ratings files: one partition per file group. The table plans
-/// it, and the codec rebuilds it on the far side of the wire.
+/// The scan of ratings files: one partition per file group, and with
+/// `per_id` each file's per-id sums written beside (see [`super::per_id`]).
+/// The table plans it, and the codec rebuilds it on the far side of the wire.
 pub fn ratings_scan(
     store: ObjectStoreUrl,
     groups: Vec<FileGroup>,
     limit: Option<usize>,
+    per_id: Option<PerIdSums>,
 ) -> Arc<dyn ExecutionPlan> {
-    let config = FileScanConfigBuilder::new(store, Arc::new(RatingsCsvSource::default()))
+    let source = RatingsCsvSource {
+        per_id,
+        ..Default::default()
+    };
+    let config = FileScanConfigBuilder::new(store, Arc::new(source))
         .with_file_groups(groups)
         .with_limit(limit)
         .build();
@@ -60,6 +68,14 @@ pub struct RatingsCsvSource {
     table_schema: TableSchema,
     batch_size: Option<usize>,
     metrics: ExecutionPlanMetricsSet,
+    per_id: Option<PerIdSums>,
+}
+
+impl RatingsCsvSource {
+    /// Where and by which rule it writes per-id sums, if it does.
+    pub fn per_id(&self) -> Option<&PerIdSums> {
+        self.per_id.as_ref()
+    }
 }
 
 impl Default for RatingsCsvSource {
@@ -68,6 +84,7 @@ impl Default for RatingsCsvSource {
             table_schema: TableSchema::from(Arc::new(super::ratings_schema())),
             batch_size: None,
             metrics: ExecutionPlanMetricsSet::new(),
+            per_id: None,
         }
     }
 }
@@ -79,10 +96,19 @@ impl FileSource for RatingsCsvSource {
         _base_config: &FileScanConfig,
         _partition: usize,
     ) -> Result<Arc<dyn FileOpener>> {
+        let per_id = match &self.per_id {
+            Some(sums) => {
+                let dir =
+                    Path::parse(&sums.dir).map_err(|e| DataFusionError::External(Box::new(e)))?;
+                Some((compile_rule(&sums.valid_rating)?, dir))
+            }
+            None => None,
+        };
         Ok(Arc::new(RatingsOpener {
             store: object_store,
             schema: Arc::clone(self.table_schema.file_schema()),
             batch_size: self.batch_size.unwrap_or(DEFAULT_BATCH_ROWS),
+            per_id,
         }))
     }
 
@@ -123,6 +149,8 @@ struct RatingsOpener {
     store: Arc<dyn ObjectStore>,
     schema: SchemaRef,
     batch_size: usize,
+    /// The compiled validity rule and the folder of the per-id sums.
+    per_id: Option<(Arc<dyn PhysicalExpr>, Path)>,
 }
 
 impl FileOpener for RatingsOpener {
@@ -130,8 +158,14 @@ impl FileOpener for RatingsOpener {
         let store = Arc::clone(&self.store);
         let schema = Arc::clone(&self.schema);
         let batch_size = self.batch_size;
+        let sums = self.per_id.as_ref().map(|(rule, dir)| {
+            PerIdFold::new(
+                Arc::clone(rule),
+                per_file_path(dir, &file.object_meta.location),
+            )
+        });
         Ok(async move {
-            let reader = FileReader::open(store, file, schema, batch_size).await?;
+            let reader = FileReader::open(store, file, schema, batch_size, sums).await?;
             Ok(futures::stream::try_unfold(reader, FileReader::next).boxed())
         }
         .boxed())
@@ -149,6 +183,7 @@ enum Chunks {
 /// not yet wanted, then at most one partial line.
 struct FileReader {
     location: String,
+    store: Arc<dyn ObjectStore>,
     chunks: Chunks,
     buf: Vec<u8>,
     start: usize,
@@ -157,6 +192,8 @@ struct FileReader {
     columns: RatingsColumns,
     schema: SchemaRef,
     batch_size: usize,
+    /// Every batch is also summed per id here; written at the end of the file.
+    sums: Option<PerIdFold>,
 }
 
 impl FileReader {
@@ -165,6 +202,7 @@ impl FileReader {
         file: PartitionedFile,
         schema: SchemaRef,
         batch_size: usize,
+        sums: Option<PerIdFold>,
     ) -> Result<Self> {
         let location = file.object_meta.location;
         let got = store.get(&location).await.map_err(|e| {
@@ -176,6 +214,7 @@ impl FileReader {
         };
         Ok(Self {
             location: location.to_string(),
+            store,
             chunks,
             buf: Vec::new(),
             start: 0,
@@ -184,6 +223,7 @@ impl FileReader {
             columns: RatingsColumns::with_capacity(batch_size),
             schema,
             batch_size: batch_size.max(1),
+            sums,
         })
     }
 
@@ -202,16 +242,30 @@ impl FileReader {
                 let done = self.at_end && self.start == self.buf.len();
                 if full || (done && !self.columns.is_empty()) {
                     let batch = self.columns.finish(Arc::clone(&self.schema))?;
+                    if let Some(sums) = &mut self.sums {
+                        sums.fold(&batch)?;
+                    }
                     return Ok(Some((batch, self)));
                 }
                 if done {
+                    self.write_sums().await?;
                     return Ok(None);
                 }
             } else if self.at_end {
                 // An empty file: no header, no rows.
+                self.write_sums().await?;
                 return Ok(None);
             }
             self.read_chunk().await?;
+        }
+    }
+
+    /// Writes the file's per-id sums, once every line is parsed (not when the
+    /// stream is dropped before: such sums would miss rows).
+    async fn write_sums(&mut self) -> Result<()> {
+        match self.sums.take() {
+            Some(sums) => sums.write(self.store.as_ref()).await,
+            None => Ok(()),
         }
     }
 

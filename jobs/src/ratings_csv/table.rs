@@ -16,6 +16,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::projection::ProjectionExec;
 use serde::{Deserialize, Serialize};
 
+use super::per_id::PerIdSums;
 use super::scan::ratings_scan;
 
 /// The scan's file at `location`, a store path as it is (already
@@ -42,6 +43,7 @@ pub struct RatingsFile {
 pub struct RatingsTable {
     files: Vec<RatingsFile>,
     schema: SchemaRef,
+    per_id: Option<PerIdSums>,
 }
 
 impl RatingsTable {
@@ -49,11 +51,21 @@ impl RatingsTable {
         Self {
             files,
             schema: Arc::new(super::ratings_schema()),
+            per_id: None,
         }
+    }
+
+    /// This table, its scans also writing each file's per-id sums.
+    pub fn with_per_id_sums(self, per_id: Option<PerIdSums>) -> Self {
+        Self { per_id, ..self }
     }
 
     pub fn files(&self) -> &[RatingsFile] {
         &self.files
+    }
+
+    pub fn per_id(&self) -> Option<&PerIdSums> {
+        self.per_id.as_ref()
     }
 
     /// File `i` goes to partition `i mod n`, so parts of a similar size
@@ -104,7 +116,10 @@ impl TableProvider for RatingsTable {
                 Ok(FileGroup::new(files))
             })
             .collect::<Result<Vec<_>>>()?;
-        project(ratings_scan(store, groups, None), projection)
+        project(
+            ratings_scan(store, groups, None, self.per_id.clone()),
+            projection,
+        )
     }
 }
 

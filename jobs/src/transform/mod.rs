@@ -34,12 +34,14 @@ pub mod valid_rating;
 mod watch;
 mod write;
 
-use registry::register_parquet;
 pub use registry::{
     Which, curated_run, local_curated_context, register_curated, register_inputs, register_staged,
     staging_for, staging_of,
 };
-pub use steps::{Step, Write, dependencies, find_step, render, steps};
+use registry::{per_file_key, register_parquet, register_ratings_per_file};
+pub use steps::{
+    RATINGS_PER_FILE, SIDE_TABLES, SideTable, Step, Write, dependencies, find_step, render, steps,
+};
 use write::{SINGLE_FILE, ratings_parts, write_sharded, write_with_retries};
 
 /// genre_popularity.sql gives every genre one bit of a BIGINT (sign bit unused).
@@ -134,8 +136,10 @@ async fn step_params(
     step: &Step,
 ) -> Result<Vec<(&'static str, String)>, TransformError> {
     let mut params = base_params(settings);
-    let staged_at = valid_rating::staged_at(&staging.published_at);
-    params.push(("valid_rating", valid_rating::predicate(staged_at)));
+    params.push((
+        "valid_rating",
+        valid_rating::predicate_for_staging(&staging.published_at),
+    ));
     if let Some(sql) = step.params_sql {
         params.extend(params_row(ctx, step, sql).await?);
     }
@@ -154,7 +158,11 @@ pub async fn explain(
 ) -> Result<String, TransformError> {
     let staging = lake.current(Zone::Staging).await?;
     register_inputs(ctx, lake, &staging).await?;
-    register_curated(ctx, lake, &lake.current(Zone::Curated).await?).await?;
+    let curated = lake.current(Zone::Curated).await?;
+    register_curated(ctx, lake, &curated).await?;
+    if steps::mentions(step.sql, RATINGS_PER_FILE.name) {
+        register_ratings_per_file(ctx, lake, &curated.run_id).await?;
+    }
     let mut params = step_params(ctx, settings, &staging, step).await?;
     params.push(("ratings", "raw_ratings".into()));
     let verb = if analyze {
@@ -230,9 +238,9 @@ async fn refuse_empty_inputs(lake: &Lake, staging: &Published) -> Result<(), Tra
 /// published: see [`crate::runs::check_and_publish`]).
 ///
 /// Steps run as soon as the tables they read are written, several at once
-/// where `engine.concurrent_steps` allows: the CSV pass of ratings_by_movielens_id
-/// then overlaps the fact_rating shards, the marts overlap each other, and
-/// the many small jobs overlap their scheduling latency.
+/// where `engine.concurrent_steps` allows: the dimensions overlap the
+/// fact_rating shards, the marts overlap each other, and the many small jobs
+/// overlap their scheduling latency.
 pub async fn transform(
     engine: &Engine,
     lake: &Lake,
@@ -329,7 +337,18 @@ async fn run_step(
         match step.write {
             Write::ShardedByRatingsPart => {
                 let single_task = &crate::engine::job_session(&engine.single_task, step.table);
-                write_sharded(single_task, lake, settings, staging, &key, step, &params).await
+                let per_file = per_file_key(run_id);
+                write_sharded(
+                    single_task,
+                    lake,
+                    settings,
+                    staging,
+                    &key,
+                    &per_file,
+                    step,
+                    &params,
+                )
+                .await
             }
             Write::OneFile => {
                 // Earlier files (another attempt's, an older layout's) must not survive.
@@ -345,6 +364,10 @@ async fn run_step(
     let url = lake.url(&key) + "/";
     register_parquet(&engine.ctx, step.table, url.clone()).await?;
     register_parquet(&engine.single_task, step.table, url).await?;
+    if step.write == Write::ShardedByRatingsPart {
+        register_ratings_per_file(&engine.ctx, lake, run_id).await?;
+        register_ratings_per_file(&engine.single_task, lake, run_id).await?;
+    }
     let secs = started.elapsed().as_secs_f64();
     info!(
         table = step.table,
@@ -421,7 +444,11 @@ mod tests {
                 "ratings_by_movielens_id"
             ]
         );
-        assert_eq!(of("ratings_by_movielens_id"), vec!["dim_movie"]);
+        // Its counts come from fact_rating's scan (ratings_per_file).
+        assert_eq!(
+            of("ratings_by_movielens_id"),
+            vec!["dim_movie", "fact_rating"]
+        );
         // rating_mapping's comments name fact_rating; only its SQL counts.
         assert_eq!(of("rating_mapping"), vec!["ratings_by_movielens_id"]);
     }

@@ -5,6 +5,7 @@
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use super::TransformError;
+use super::steps::RATINGS_PER_FILE;
 use super::write::{ratings_parts, register_ratings};
 use crate::lake::{Lake, Published, Zone};
 use crate::staging::STAGED_TABLES;
@@ -96,8 +97,28 @@ pub async fn register_inputs(
 ) -> Result<(), TransformError> {
     register_staged(ctx, lake, staging).await?;
     let parts = ratings_parts(lake, staging).await?;
-    register_ratings(ctx, lake, "raw_ratings", &parts)?;
+    register_ratings(ctx, lake, "raw_ratings", &parts, None)?;
     Ok(())
+}
+
+/// The folder of a curated run's [`RATINGS_PER_FILE`] sums: beside its
+/// tables, its name marked (like `_redshift`) as no table of the run.
+pub(super) fn per_file_key(run_id: &str) -> String {
+    Lake::table_key(
+        Zone::Curated,
+        run_id,
+        &format!("_{}", RATINGS_PER_FILE.name),
+    )
+}
+
+/// Registers the run's [`RATINGS_PER_FILE`] sums under that name.
+pub(super) async fn register_ratings_per_file(
+    ctx: &SessionContext,
+    lake: &Lake,
+    run_id: &str,
+) -> Result<(), TransformError> {
+    let url = lake.url(&per_file_key(run_id)) + "/";
+    register_parquet(ctx, RATINGS_PER_FILE.name, url).await
 }
 
 /// Registers every table of the curated run `curated`, for readers.

@@ -24,8 +24,44 @@ pub enum Write {
     OneFile,
     /// One job and one file per share of the raw ratings parts: Ballista
     /// writes a job's output from a single task, so the table that reads every
-    /// rating is written by several jobs side by side.
+    /// rating is written by several jobs side by side. Its scan also writes
+    /// [`RATINGS_PER_FILE`].
     ShardedByRatingsPart,
+}
+
+/// A table a step writes besides its own, read by later steps but not
+/// published: its rows are a means, not an answer.
+#[derive(Debug, Clone, Copy)]
+pub struct SideTable {
+    pub name: &'static str,
+    /// The SQL that defines its rows.
+    pub file: &'static str,
+    pub sql: &'static str,
+}
+
+/// Each raw ratings file's ratings summed per MovieLens id: written by the
+/// scan of the [`Write::ShardedByRatingsPart`] step (see
+/// [`crate::ratings_csv::per_id`]), read by ratings_by_movielens_id.
+pub const RATINGS_PER_FILE: SideTable = SideTable {
+    name: "ratings_per_file",
+    file: "jobs/sql/curated/ratings_per_file.sql",
+    sql: include_str!("../../sql/curated/ratings_per_file.sql"),
+};
+
+/// Every side table (what exists besides the catalogue's tables).
+pub const SIDE_TABLES: &[SideTable] = &[RATINGS_PER_FILE];
+
+impl SideTable {
+    /// Its one-step rendering, as a [`Step`] (for [`render`] and errors).
+    pub const fn as_step(&self) -> Step {
+        Step {
+            table: self.name,
+            file: self.file,
+            sql: self.sql,
+            params_sql: None,
+            write: Write::OneFile,
+        }
+    }
 }
 
 impl Step {
@@ -64,7 +100,8 @@ pub fn find_step(table: &str) -> Option<&'static Step> {
 }
 
 /// The steps whose tables `step` reads, found by name in its SQL and its
-/// params query outside comments (the way dbt finds a model's refs).
+/// params query outside comments (the way dbt finds a model's refs); reading
+/// [`RATINGS_PER_FILE`] is reading the step whose scan writes it.
 pub fn dependencies(step: &Step) -> Vec<&'static str> {
     let sql = format!("{}\n{}", step.sql, step.params_sql.unwrap_or(""));
     let code: Vec<&str> = sql
@@ -72,8 +109,13 @@ pub fn dependencies(step: &Step) -> Vec<&'static str> {
         .map(|line| line.split("--").next().unwrap_or(""))
         .collect();
     let code = code.join("\n");
+    let reads_per_file = mentions(&code, RATINGS_PER_FILE.name);
     steps()
-        .filter(|other| other.table != step.table && mentions(&code, other.table))
+        .filter(|other| {
+            let writes_per_file = other.write == Write::ShardedByRatingsPart;
+            other.table != step.table
+                && (mentions(&code, other.table) || (reads_per_file && writes_per_file))
+        })
         .map(|other| other.table)
         .collect()
 }

@@ -2,8 +2,10 @@
 //!
 //! fact_rating keeps exactly the ratings that pass it, ratings_by_movielens_id
 //! counts the others as invalid (so rating_mapping reports them and the checks
-//! gate their fraction). Both steps fill `{{valid_rating}}` from here, so the
-//! two passes over the ratings cannot disagree on what is valid.
+//! gate their fraction). fact_rating.sql and ratings_per_file.sql (whose rows
+//! fact_rating's scan computes, compiling the same text) fill
+//! `{{valid_rating}}` from here, so the fact and the counts cannot disagree
+//! on what is valid.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -36,6 +38,12 @@ pub fn predicate(staged_at: DateTime<Utc>) -> String {
         first_rating_epoch(),
         staged_at.timestamp()
     )
+}
+
+/// The predicate for the ratings of the staging run published at
+/// `published_at` (RFC 3339).
+pub fn predicate_for_staging(published_at: &str) -> String {
+    predicate(staged_at(published_at))
 }
 
 /// The staging run's `published_at` (RFC 3339), or now when it cannot be read.

@@ -1,20 +1,23 @@
 //! Writing a step's result: one named parquet file (or fact_rating's shards),
 //! with retries, timeouts and our parquet settings.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use arrow::array::AsArray;
 use arrow::datatypes::UInt64Type;
 use datafusion::config::{ParquetColumnOptions, TableParquetOptions};
 use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::prelude::SessionContext;
 use tracing::{info, warn};
 
 use super::retry::is_retryable;
-use super::{Step, TransformError, render, step_error};
+use super::steps::RATINGS_PER_FILE;
+use super::{Step, TransformError, render, step_error, valid_rating};
 use crate::config::Settings;
 use crate::lake::{Lake, Published};
-use crate::ratings_csv::{RatingsFile, RatingsTable};
+use crate::ratings_csv::{PerIdSums, RatingsFile, RatingsTable, per_file_name};
 
 /// [`write_table`] with bounded retries and exponential backoff, each logged.
 pub(super) async fn write_with_retries(
@@ -134,13 +137,15 @@ pub(super) async fn ratings_parts(
 }
 
 /// Registers `name` as the ratings in `parts`, read by our own ratings
-/// reader (see [`crate::ratings_csv`]); the engine's codecs ship it to the
-/// scheduler and executors.
+/// reader (see [`crate::ratings_csv`]), its scans writing per-id sums when
+/// `per_id` says where; the engine's codecs ship it to the scheduler and
+/// executors.
 pub(super) fn register_ratings(
     ctx: &SessionContext,
     lake: &Lake,
     name: &str,
     parts: &[(String, u64)],
+    per_id: Option<PerIdSums>,
 ) -> Result<(), TransformError> {
     let files = parts
         .iter()
@@ -149,7 +154,7 @@ pub(super) fn register_ratings(
             bytes: *bytes,
         })
         .collect();
-    let table = RatingsTable::new(files);
+    let table = RatingsTable::new(files).with_per_id_sums(per_id);
     ctx.deregister_table(name).ok();
     ctx.register_table(name, Arc::new(table))
         .map_err(|source| TransformError::Register {
@@ -167,12 +172,17 @@ pub(super) fn register_ratings(
 /// with one partition the writer needs no repartitioning, so each shard job is
 /// one task from CSV to parquet and its rows never go to disk in between.
 /// Each shard retries on its own.
+///
+/// The shards' scans also write each part's per-id sums under `per_file_key`
+/// ([`RATINGS_PER_FILE`]); a part left without them is summed by its SQL.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn write_sharded(
     ctx: &SessionContext,
     lake: &Lake,
     settings: &Settings,
     staging: &Published,
     key: &str,
+    per_file_key: &str,
     step: &Step,
     params: &[(&str, String)],
 ) -> Result<u64, TransformError> {
@@ -181,13 +191,20 @@ pub(super) async fn write_sharded(
         .engine
         .fact_write_shards
         .clamp(1, parts.len().max(1));
-    // Shards of an earlier attempt with another shard count must not survive.
+    // Shards of an earlier attempt with another shard count must not survive,
+    // nor sums of another attempt's parts.
     lake.delete_prefix(key).await?;
+    lake.delete_prefix(per_file_key).await?;
+    let per_id = PerIdSums {
+        dir: store_path(lake, per_file_key)?,
+        valid_rating: valid_rating::predicate_for_staging(&staging.published_at),
+    };
     let jobs = (0..shards).map(|k| {
         let mine: Vec<(String, u64)> = parts.iter().skip(k).step_by(shards).cloned().collect();
+        let per_id = per_id.clone();
         async move {
             let name = format!("raw_ratings_shard_{k}");
-            register_ratings(ctx, lake, &name, &mine)?;
+            register_ratings(ctx, lake, &name, &mine, Some(per_id))?;
             let mut params = params.to_vec();
             params.push(("ratings", name));
             let sql = render(step, &params)?;
@@ -210,5 +227,61 @@ pub(super) async fn write_sharded(
         parts = parts.len(),
         "sharded write done"
     );
+    sum_parts_left_unsummed(ctx, lake, settings, &parts, per_file_key, &per_id).await?;
     Ok(rows.into_iter().sum())
+}
+
+/// `key`'s path in the lake's object store, as the executors' scans use it.
+fn store_path(lake: &Lake, key: &str) -> Result<String, TransformError> {
+    let url = lake.url(key);
+    let parsed = ListingTableUrl::parse(&url).map_err(|source| TransformError::Register {
+        name: RATINGS_PER_FILE.name.into(),
+        url: url.clone(),
+        source,
+    })?;
+    Ok(parsed.prefix().to_string())
+}
+
+/// Writes, with [`RATINGS_PER_FILE`]'s SQL, the per-id sums of every part
+/// whose sums the fact's scans did not write. A scan writes them only once it
+/// has read its file to the end, and DataFusion may stop reading early: a
+/// join whose other side is empty (no rating reaches a movie) has no use for
+/// the ratings. Normally none is missing, and this only lists the folder.
+async fn sum_parts_left_unsummed(
+    ctx: &SessionContext,
+    lake: &Lake,
+    settings: &Settings,
+    parts: &[(String, u64)],
+    per_file_key: &str,
+    per_id: &PerIdSums,
+) -> Result<(), TransformError> {
+    let written: BTreeSet<String> = lake
+        .list(per_file_key)
+        .await?
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let step = RATINGS_PER_FILE.as_step();
+    for (part, bytes) in parts {
+        let file_name = part.rsplit('/').next().unwrap_or(part);
+        let sums_key = format!("{per_file_key}/{}", per_file_name(file_name));
+        if written.contains(&sums_key) {
+            continue;
+        }
+        warn!(
+            part,
+            sums = sums_key,
+            "no per-id sums from the fact's scan; summing the part with {}",
+            step.file
+        );
+        let name = "raw_ratings_unsummed";
+        register_ratings(ctx, lake, name, &[(part.clone(), *bytes)], None)?;
+        let params = [
+            ("ratings", name.to_string()),
+            ("valid_rating", per_id.valid_rating.clone()),
+        ];
+        let sql = render(&step, &params)?;
+        write_with_retries(ctx, lake, settings, &sums_key, &step, &sql).await?;
+    }
+    Ok(())
 }

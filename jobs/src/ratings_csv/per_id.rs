@@ -1,0 +1,390 @@
+//! Each ratings file's ratings summed per MovieLens id, folded into the scan
+//! that reads the file for fact_rating.
+//!
+//! Why: ratings_by_movielens_id needs every rating read (valid or not, mapped
+//! or not) counted per id, fact_rating needs the valid mapped ones row by
+//! row. As two SQL steps that is two passes over the 0.7 GB CSV, and parsing
+//! was the largest cost of the transform. Here fact_rating's scan counts the
+//! rows it parses anyway, and writes one small parquet file per ratings file
+//! (`<dir>/<file name>.parquet`, one row per id); ratings_by_movielens_id adds
+//! those up.
+//!
+//! What the rows mean is defined in SQL, in
+//! `jobs/sql/curated/ratings_per_file.sql`: the same validity rule
+//! (`{{valid_rating}}`, compiled here from the same text), the same columns.
+//! The transform runs that SQL for any file whose sums the scan did not write
+//! (a scan stopped early never writes them), and a test holds the two equal.
+//!
+//! A file's sums are written when its last line has been parsed, under a name
+//! given by the file alone: a task that Ballista runs again writes the same
+//! file again with the same rows.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
+use datafusion::common::DFSchema;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::prelude::SessionContext;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::dense_group_by::DENSE_MAX_KEY;
+
+/// What a scan that sums per id needs to know; it travels with the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerIdSums {
+    /// The folder the sums go to, as a path in the ratings files' store (the
+    /// lake's): `<dir>/<ratings file name>.parquet`.
+    pub dir: String,
+    /// The validity rule, as SQL over the four ratings columns.
+    pub valid_rating: String,
+}
+
+/// The columns of a file's sums (ratings_per_file.sql's result).
+pub fn per_file_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("movielens_id", DataType::Int64, true),
+        Field::new("n_ratings", DataType::Int64, true),
+        Field::new("sum_rating", DataType::Float64, true),
+        Field::new("n_invalid", DataType::Int64, true),
+    ]))
+}
+
+/// The name of the sums of the ratings file named `file_name`
+/// (`part-00003.csv` → `part-00003.parquet`).
+pub fn per_file_name(file_name: &str) -> String {
+    let stem = file_name.strip_suffix(".csv").unwrap_or(file_name);
+    format!("{stem}.parquet")
+}
+
+/// Where the sums of the ratings file `location` go under `dir`.
+pub fn per_file_path(dir: &Path, location: &Path) -> Path {
+    let name = location.filename().unwrap_or("ratings.csv");
+    dir.clone().join(per_file_name(name))
+}
+
+/// The validity rule compiled against the ratings schema.
+pub fn compile_rule(sql: &str) -> Result<Arc<dyn PhysicalExpr>> {
+    let schema = DFSchema::try_from(super::ratings_schema())?;
+    let ctx = SessionContext::new();
+    let expr = ctx.parse_sql_expr(sql, &schema)?;
+    ctx.create_physical_expr(expr, &schema)
+}
+
+/// No slot yet for this id.
+const NO_SLOT: u32 = u32::MAX;
+
+/// Rows held before they are added up (4 MiB of pending rows).
+const ROWS_PER_FOLD: usize = 1 << 18;
+
+/// An id's sums so far.
+#[derive(Debug, Default, Clone, Copy)]
+struct Sums {
+    n_ratings: i64,
+    n_invalid: i64,
+    sum_rating: f64,
+}
+
+/// One file's sums being folded.
+///
+/// Each id seen gets a slot, in the order ids appear, found through an array
+/// indexed by the id. Ratings come sorted by user, so ids arrive at random,
+/// and the slots (≈ 1.4 MB with their index at scale 1) do not stay in the
+/// core's cache while the rest of the batch's work (the join, the parquet
+/// writer) runs: added up batch by batch as they came, every row missed it,
+/// and the fold cost as much as the second parse it replaced. So the rows are
+/// held (id, rating) and added up a quarter million at a time.
+pub struct PerIdFold {
+    rule: Arc<dyn PhysicalExpr>,
+    out: Path,
+    /// Slot of each id 0 ..= DENSE_MAX_KEY (MovieLens ids are small and
+    /// dense), grown as ids appear.
+    dense: Vec<u32>,
+    /// Slots of other ids, and of unreadable ones (`None`).
+    other: HashMap<Option<i64>, u32>,
+    /// The id of each slot, and its sums.
+    ids: Vec<Option<i64>>,
+    sums: Vec<Sums>,
+    /// Rows not added up yet: the id and the rating, NaN when it is invalid
+    /// (a valid rating is a number from 0.5 to 5.0, never NaN).
+    pending: Vec<(i64, f64)>,
+}
+
+impl PerIdFold {
+    pub fn new(rule: Arc<dyn PhysicalExpr>, out: Path) -> Self {
+        Self {
+            rule,
+            out,
+            dense: Vec::new(),
+            other: HashMap::new(),
+            ids: Vec::new(),
+            sums: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The slot of `id`, made on its first sight.
+    #[inline(always)]
+    fn slot(&mut self, id: Option<i64>) -> usize {
+        let new_slot = |ids: &mut Vec<Option<i64>>, sums: &mut Vec<Sums>| {
+            ids.push(id);
+            sums.push(Sums::default());
+            (ids.len() - 1) as u32
+        };
+        let slot = match id {
+            Some(key) if (0..=DENSE_MAX_KEY).contains(&key) => {
+                let at = key as usize;
+                if at >= self.dense.len() {
+                    let len = (at + 1).next_power_of_two().min(DENSE_MAX_KEY as usize + 1);
+                    self.dense.resize(len, NO_SLOT);
+                }
+                if self.dense[at] == NO_SLOT {
+                    self.dense[at] = new_slot(&mut self.ids, &mut self.sums);
+                }
+                self.dense[at]
+            }
+            _ => match self.other.get(&id) {
+                Some(&slot) => slot,
+                None => {
+                    let slot = new_slot(&mut self.ids, &mut self.sums);
+                    self.other.insert(id, slot);
+                    slot
+                }
+            },
+        };
+        slot as usize
+    }
+
+    /// Adds one row: `rating` is `None` when the rating is invalid.
+    #[inline(always)]
+    fn add(&mut self, id: Option<i64>, rating: Option<f64>) {
+        let slot = self.slot(id);
+        let sums = &mut self.sums[slot];
+        match rating {
+            Some(r) => {
+                sums.n_ratings += 1;
+                sums.sum_rating += r;
+            }
+            None => sums.n_invalid += 1,
+        }
+    }
+
+    /// Adds up the rows held.
+    fn add_pending(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        for &(id, rating) in &pending {
+            self.add(Some(id), (!rating.is_nan()).then_some(rating));
+        }
+        self.pending = pending;
+        self.pending.clear();
+    }
+
+    /// Takes in a batch of the four ratings columns.
+    pub fn fold(&mut self, batch: &RecordBatch) -> Result<()> {
+        let rows = batch.num_rows();
+        let valid = self.rule.evaluate(batch)?.into_array(rows)?;
+        let valid = valid.as_boolean_opt().ok_or_else(|| {
+            DataFusionError::Internal(format!(
+                "the rating rule gave {}, not a boolean",
+                valid.data_type()
+            ))
+        })?;
+        let ids = batch.column(1).as_primitive::<Int64Type>();
+        let ratings = batch.column(2).as_primitive::<Float64Type>();
+        if self.pending.capacity() == 0 {
+            self.pending.reserve_exact(ROWS_PER_FOLD + rows);
+        }
+        for i in 0..rows {
+            // A NULL verdict (a field missing) is no pass, as in SQL's CASE WHEN.
+            let passes = valid.is_valid(i) && valid.value(i);
+            if ids.is_null(i) {
+                self.add(None, passes.then(|| ratings.value(i)));
+            } else {
+                let rating = if passes { ratings.value(i) } else { f64::NAN };
+                self.pending.push((ids.value(i), rating));
+            }
+        }
+        if self.pending.len() >= ROWS_PER_FOLD {
+            self.add_pending();
+        }
+        Ok(())
+    }
+
+    /// The sums as one batch: ids in ascending order, then the unread ids' row.
+    pub fn batch(&mut self) -> Result<RecordBatch> {
+        self.add_pending();
+        let mut slots: Vec<usize> = (0..self.ids.len()).collect();
+        slots.sort_by_key(|&s| (self.ids[s].is_none(), self.ids[s]));
+        let ids: Int64Array = slots.iter().map(|&s| self.ids[s]).collect();
+        let column = |f: fn(&Sums) -> i64| -> Int64Array {
+            slots.iter().map(|&s| Some(f(&self.sums[s]))).collect()
+        };
+        let n = column(|s| s.n_ratings);
+        let invalid = column(|s| s.n_invalid);
+        let sum: Float64Array = slots
+            .iter()
+            .map(|&s| Some(self.sums[s].sum_rating))
+            .collect();
+        let columns: Vec<ArrayRef> =
+            vec![Arc::new(ids), Arc::new(n), Arc::new(sum), Arc::new(invalid)];
+        Ok(RecordBatch::try_new(per_file_schema(), columns)?)
+    }
+
+    /// Writes the sums to their file in `store`.
+    pub async fn write(mut self, store: &dyn ObjectStore) -> Result<()> {
+        let mut bytes = Vec::new();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, per_file_schema(), None)?;
+        writer.write(&self.batch()?)?;
+        writer.close()?;
+        store
+            .put(&self.out, PutPayload::from(bytes))
+            .await
+            .map_err(|e| {
+                DataFusionError::Execution(format!(
+                    "writing the per-id sums of a ratings file to {}: {e}",
+                    self.out
+                ))
+            })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ratings_csv::parse::RatingsColumns;
+
+    const RULE: &str = "(user_id IS NOT NULL AND movielens_id IS NOT NULL \
+         AND rated_epoch BETWEEN 788918400 AND 1796137200 \
+         AND rating BETWEEN 0.5 AND 5.0 AND rating * 2 = round(rating * 2))";
+
+    fn batch(lines: &str) -> RecordBatch {
+        let mut columns = RatingsColumns::with_capacity(16);
+        columns.parse_lines(lines.as_bytes(), true, usize::MAX);
+        columns
+            .finish(Arc::new(crate::ratings_csv::ratings_schema()))
+            .unwrap()
+    }
+
+    #[test]
+    fn sums_count_valid_and_invalid_ratings_per_id_with_unread_ids_apart() {
+        let mut fold = PerIdFold::new(compile_rule(RULE).unwrap(), Path::from("d/p.parquet"));
+        fold.fold(&batch(
+            "1,7,4.0,1000000000\n2,7,3.5,1000000000\n3,7,3.3,1000000000\n\
+             1,9,5.0,100\n,9,5.0,1000000000\n1,x,2.0,1000000000\n",
+        ))
+        .unwrap();
+        fold.fold(&batch("4,-3,1.0,1000000000\n4,99999999,2.5,1000000000\n"))
+            .unwrap();
+        let got = fold.batch().unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&[got])
+            .unwrap()
+            .to_string();
+        let want = "\
++--------------+-----------+------------+-----------+
+| movielens_id | n_ratings | sum_rating | n_invalid |
++--------------+-----------+------------+-----------+
+| -3           | 1         | 1.0        | 0         |
+| 7            | 2         | 7.5        | 1         |
+| 9            | 0         | 0.0        | 2         |
+| 99999999     | 1         | 2.5        | 0         |
+|              | 0         | 0.0        | 1         |
++--------------+-----------+------------+-----------+";
+        assert_eq!(text, want);
+    }
+
+    /// Two ratings files with every kind of line the reader meets.
+    const FILES: [&str; 2] = [
+        "userId,movieId,rating,timestamp\n\
+         1,7,4.0,1000000000\n2,7,3.5,1000000000\r\n3,7,3.3,1000000000\n\
+         1,9,5.0,100\n,9,5.0,1000000000\n1,x,2.0,1000000000\n\
+         1,9,0.0,1000000000\n1,9,5.5,1000000000\n1,12,4.5,2000000000\n\n\
+         1,7,4.0,1000000000,9\n4,-3,1.0,1000000000\n5,99999999,2.5,1000000000",
+        "userId,movieId,rating,timestamp\r\n7,7,2.0,1000000000\r\n8,12,4.5,1100000000\r\n",
+    ];
+
+    /// The rows of `sql` in `ctx`, as sorted text lines.
+    async fn rows(ctx: &SessionContext, sql: &str) -> Vec<String> {
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string();
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with('|') && !l.contains("movielens_id"))
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    #[tokio::test]
+    async fn the_scan_writes_for_each_file_what_ratings_per_file_sql_gives() {
+        use crate::ratings_csv::{RatingsFile, RatingsTable};
+        use crate::transform::{RATINGS_PER_FILE, render};
+        use datafusion::datasource::listing::ListingTableUrl;
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = |p: &std::path::Path| format!("file://{}", p.display());
+        let files: Vec<RatingsFile> = FILES
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let path = dir.path().join(format!("part-{i}.csv"));
+                std::fs::write(&path, text).unwrap();
+                RatingsFile {
+                    url: url(&path),
+                    bytes: text.len() as u64,
+                }
+            })
+            .collect();
+        let sums_dir = dir.path().join("sums");
+        let store_dir = ListingTableUrl::parse(url(&sums_dir)).unwrap();
+        let per_id = PerIdSums {
+            dir: store_dir.prefix().to_string(),
+            valid_rating: RULE.into(),
+        };
+        let ctx = SessionContext::new();
+        let tapped = RatingsTable::new(files.clone()).with_per_id_sums(Some(per_id));
+        ctx.register_table("tapped", Arc::new(tapped)).unwrap();
+        // Any query that reads the files to the end writes their sums.
+        ctx.sql("SELECT count(movielens_id) FROM tapped")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        for (i, file) in files.into_iter().enumerate() {
+            let name = format!("part_{i}");
+            ctx.register_table(&name, Arc::new(RatingsTable::new(vec![file])))
+                .unwrap();
+            let params = [
+                ("ratings", name.clone()),
+                ("valid_rating", RULE.to_string()),
+            ];
+            let want = rows(&ctx, &render(&RATINGS_PER_FILE.as_step(), &params).unwrap()).await;
+            let written = sums_dir.join(format!("part-{i}.parquet"));
+            let sums = format!("sums_{i}");
+            ctx.register_parquet(&sums, written.to_str().unwrap(), Default::default())
+                .await
+                .unwrap();
+            let got = rows(&ctx, &format!("SELECT * FROM {sums}")).await;
+            assert!(!want.is_empty());
+            assert_eq!(got, want, "part-{i}");
+        }
+    }
+
+    #[test]
+    fn a_file_is_named_after_its_ratings_file() {
+        let dir = Path::from("curated/runs/r1/_ratings_per_file");
+        let file = Path::from("raw/objects/abc/ratings/part-00003.csv");
+        assert_eq!(
+            per_file_path(&dir, &file).as_ref(),
+            "curated/runs/r1/_ratings_per_file/part-00003.parquet"
+        );
+    }
+}
