@@ -294,6 +294,83 @@ fn ratings_given_twice_fail_the_duplicate_check() {
     assert_fails_check(&sample.run(), "duplicate_ratings fact_rating");
 }
 
+/// rating_mapping's (outcome, ratings) of the lake's last curated run,
+/// published or not.
+fn rating_mapping(lake: &Path) -> Vec<(String, i64)> {
+    use arrow::array::AsArray;
+    let mut runs: Vec<_> = std::fs::read_dir(lake.join("curated/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    let dir = runs.last().expect("a curated run").join("rating_mapping/");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        let ctx = datafusion::prelude::SessionContext::new();
+        ctx.register_parquet("m", dir.to_str().unwrap(), Default::default())
+            .await
+            .unwrap();
+        let sql = "SELECT outcome, CAST(n_ratings AS BIGINT) FROM m ORDER BY 1";
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let mut out = Vec::new();
+        for b in batches {
+            let text =
+                arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).unwrap();
+            let text = text.as_string::<i32>();
+            let outcomes = (0..b.num_rows()).map(|i| text.value(i).to_string());
+            let n = b.column(1).as_primitive::<arrow::datatypes::Int64Type>();
+            for (i, outcome) in outcomes.into_iter().enumerate() {
+                out.push((outcome, n.value(i)));
+            }
+        }
+        out
+    })
+}
+
+/// No link reaches a movie: the fact's join never reads the ratings (its
+/// other side is empty), so its scan writes no per-id sums; the transform
+/// sums the parts with ratings_per_file.sql instead, and every rating is
+/// still accounted for (as tmdb_id_not_in_metadata), none mapped.
+#[test]
+fn ratings_reaching_no_movie_are_still_all_counted() {
+    let Some(shared) = shared_data() else { return };
+    let sample = Sample::new(&shared);
+    let links = sample.read("links.csv");
+    let mut out = String::new();
+    for (i, line) in links.lines().enumerate() {
+        let f: Vec<&str> = line.trim_end_matches('\r').split(',').collect();
+        match f[2].parse::<i64>() {
+            Ok(tmdb) if i > 0 => out += &format!("{},{},{}\n", f[0], f[1], tmdb + 900_000_000),
+            _ => out += &format!("{}\n", f.join(",")),
+        }
+    }
+    sample.write("links.csv", &out);
+    let run = sample.run();
+    assert!(
+        !run.status.success(),
+        "a run with no fact rows must fail its checks"
+    );
+    assert!(
+        stderr(&run).contains("summing the part with jobs/sql/curated/ratings_per_file.sql"),
+        "{}",
+        stderr(&run)
+    );
+    let ratings = sample.read("ratings.csv").lines().skip(1).count() as i64;
+    let mapping = rating_mapping(&sample.lake());
+    assert_eq!(
+        mapping.iter().map(|m| m.1).sum::<i64>(),
+        ratings,
+        "{mapping:?}"
+    );
+    assert!(mapping.iter().all(|m| m.0 != "mapped"), "{mapping:?}");
+    assert!(
+        mapping
+            .iter()
+            .any(|m| m.0 == "tmdb_id_not_in_metadata" && m.1 > 0),
+        "{mapping:?}"
+    );
+}
+
 /// A genres literal nested ~19,300 deep used to overflow the parser's stack
 /// (abort, exit 134). Now that record's genres are rejected with its line.
 #[test]
