@@ -116,38 +116,42 @@ fn assert_fails_check(out: &Output, check: &str) {
     assert_check(out, check, "FAIL");
 }
 
+/// `sql` over the parquet table in `dir`, registered as `t`.
+fn query_dir(dir: &Path, sql: &str) -> Vec<arrow::array::RecordBatch> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async move {
+        let ctx = datafusion::prelude::SessionContext::new();
+        ctx.register_parquet("t", dir.to_str().unwrap(), Default::default())
+            .await
+            .unwrap();
+        ctx.sql(sql).await.unwrap().collect().await.unwrap()
+    })
+}
+
 /// The rejects of the run's staging (file, line, action, reason, detail), via
 /// the library's reader of the lake.
 fn rejects(lake: &Path) -> Vec<(String, u64, String, String, String)> {
     use arrow::array::AsArray;
-    let lake = lake.to_path_buf();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async move {
-        let ctx = datafusion::prelude::SessionContext::new();
-        let current: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(lake.join("staging/_CURRENT.json")).unwrap())
-                .unwrap();
-        let run = current["run_id"].as_str().unwrap();
-        let dir = lake.join(format!("staging/runs/{run}/rejects/"));
-        ctx.register_parquet("r", dir.to_str().unwrap(), Default::default())
-            .await
+    let current: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lake.join("staging/_CURRENT.json")).unwrap())
             .unwrap();
-        let sql = "SELECT file, CAST(line AS BIGINT), action, reason, detail FROM r ORDER BY 2";
-        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-        let mut out = Vec::new();
-        for b in batches {
-            let text = |c: usize| {
-                arrow::compute::cast(b.column(c), &arrow::datatypes::DataType::Utf8).unwrap()
-            };
-            let columns: Vec<_> = (0..5).map(text).collect();
-            let s = |c: usize, i: usize| columns[c].as_string::<i32>().value(i).to_string();
-            let lines = b.column(1).as_primitive::<arrow::datatypes::Int64Type>();
-            for i in 0..b.num_rows() {
-                out.push((s(0, i), lines.value(i) as u64, s(2, i), s(3, i), s(4, i)));
-            }
+    let run = current["run_id"].as_str().unwrap();
+    let dir = lake.join(format!("staging/runs/{run}/rejects/"));
+    let sql = "SELECT file, CAST(line AS BIGINT), action, reason, detail FROM t ORDER BY 2";
+    let batches = query_dir(&dir, sql);
+    let mut out = Vec::new();
+    for b in batches {
+        let text = |c: usize| {
+            arrow::compute::cast(b.column(c), &arrow::datatypes::DataType::Utf8).unwrap()
+        };
+        let columns: Vec<_> = (0..5).map(text).collect();
+        let s = |c: usize, i: usize| columns[c].as_string::<i32>().value(i).to_string();
+        let lines = b.column(1).as_primitive::<arrow::datatypes::Int64Type>();
+        for i in 0..b.num_rows() {
+            out.push((s(0, i), lines.value(i) as u64, s(2, i), s(3, i), s(4, i)));
         }
-        out
-    })
+    }
+    out
 }
 
 fn reject_on(lake: &Path, file: &str, reason: &str) -> (u64, String) {
@@ -304,27 +308,21 @@ fn rating_mapping(lake: &Path) -> Vec<(String, i64)> {
         .collect();
     runs.sort();
     let dir = runs.last().expect("a curated run").join("rating_mapping/");
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async move {
-        let ctx = datafusion::prelude::SessionContext::new();
-        ctx.register_parquet("m", dir.to_str().unwrap(), Default::default())
-            .await
-            .unwrap();
-        let sql = "SELECT outcome, CAST(n_ratings AS BIGINT) FROM m ORDER BY 1";
-        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-        let mut out = Vec::new();
-        for b in batches {
-            let text =
-                arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).unwrap();
-            let text = text.as_string::<i32>();
-            let outcomes = (0..b.num_rows()).map(|i| text.value(i).to_string());
-            let n = b.column(1).as_primitive::<arrow::datatypes::Int64Type>();
-            for (i, outcome) in outcomes.into_iter().enumerate() {
-                out.push((outcome, n.value(i)));
-            }
+    let batches = query_dir(
+        &dir,
+        "SELECT outcome, CAST(n_ratings AS BIGINT) FROM t ORDER BY 1",
+    );
+    let mut out = Vec::new();
+    for b in batches {
+        let text = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).unwrap();
+        let text = text.as_string::<i32>();
+        let outcomes = (0..b.num_rows()).map(|i| text.value(i).to_string());
+        let n = b.column(1).as_primitive::<arrow::datatypes::Int64Type>();
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            out.push((outcome, n.value(i)));
         }
-        out
-    })
+    }
+    out
 }
 
 /// No link reaches a movie: the fact's join never reads the ratings (its
