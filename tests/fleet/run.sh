@@ -354,10 +354,15 @@ bastion_setup() {
         bastion_ssh 'cat > /etc/movielens/secrets.env' || return 1
     # Where Kaggle and FRED are in this rehearsal, and short step timeouts for
     # its tiny data (a stalled step is abandoned after 60 s, not 15 minutes).
+    # Ratings land in parts of 8 MiB: the rehearsal's ~37 MB then lands in
+    # several parts, as the full 738 MB lands in 12 of 64 MiB, so fact_rating's
+    # shards (one job per share of the parts, the one read of the ratings)
+    # spread over both executors as they do at full scale.
     printf '%s\n' \
         "MOVIELENS_EXTRACT__KAGGLE_BASE_URL=http://$net.20:8080" \
         "MOVIELENS_EXTRACT__FRED_BASE_URL=http://$net.20:8080" \
-        "MOVIELENS_ENGINE__STEP_TIMEOUT_SECS=60" |
+        "MOVIELENS_ENGINE__STEP_TIMEOUT_SECS=60" \
+        "MOVIELENS_ENGINE__RATINGS_PART_BYTES=8388608" |
         bastion_ssh 'sudo tee /etc/movielens/site.env >/dev/null' || return 1
     bastion_ssh 'ls -l /etc/movielens; movielens --version' | sed 's/^/   /'
 }
