@@ -42,6 +42,20 @@ impl Sample {
         std::fs::write(self.path(file), text).unwrap();
     }
 
+    /// Rewrites `file` line by line: `edit` gets each line after the header
+    /// (its index in the file, the header's being 0, and the line without its
+    /// line end) and returns what replaces it.
+    fn edit_lines(&self, file: &str, mut edit: impl FnMut(usize, &str) -> String) {
+        let text = self.read(file);
+        let mut lines = text.lines();
+        let mut out = format!("{}\n", lines.next().unwrap_or(""));
+        for (i, line) in lines.enumerate() {
+            out += &edit(i + 1, line.trim_end_matches('\r'));
+            out.push('\n');
+        }
+        self.write(file, &out);
+    }
+
     /// Rewrites movies_metadata.csv record by record (the csv crate keeps
     /// quoted line breaks intact); `edit` returns false to drop a record.
     fn edit_movies(&self, mut edit: impl FnMut(&mut Vec<String>) -> bool) {
@@ -247,19 +261,15 @@ fn zero_cpi_is_rejected_and_the_base_month_moves_back() {
 fn half_the_ratings_invalid_fails_the_rejected_fraction() {
     let Some(shared) = shared_data() else { return };
     let sample = Sample::new(&shared);
-    let text = sample.read("ratings.csv");
-    let mut out = String::new();
-    for (i, line) in text.lines().enumerate() {
-        if i > 0 && i % 2 == 0 {
+    sample.edit_lines("ratings.csv", |i, line| {
+        if i % 2 == 0 {
             // A rating of 7 stars.
             let f: Vec<&str> = line.split(',').collect();
-            out += &format!("{},{},7.0,{}\n", f[0], f[1], f[3]);
+            format!("{},{},7.0,{}", f[0], f[1], f[3])
         } else {
-            out += line;
-            out += "\n";
+            line.to_string()
         }
-    }
-    sample.write("ratings.csv", &out);
+    });
     assert_fails_check(&sample.run(), "rejected_fraction ratings");
 }
 
@@ -269,18 +279,7 @@ fn half_the_ratings_invalid_fails_the_rejected_fraction() {
 fn millisecond_timestamps_are_invalid_ratings_not_a_crash() {
     let Some(shared) = shared_data() else { return };
     let sample = Sample::new(&shared);
-    let text = sample.read("ratings.csv");
-    let mut out = String::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        if i == 0 {
-            out += line;
-        } else {
-            out += &format!("{line}000");
-        }
-        out += "\n";
-    }
-    sample.write("ratings.csv", &out);
+    sample.edit_lines("ratings.csv", |_, line| format!("{line}000"));
     let run = sample.run();
     assert!(!stderr(&run).contains("Cannot cast"), "{}", stderr(&run));
     assert_fails_check(&run, "rejected_fraction ratings");
@@ -333,16 +332,14 @@ fn rating_mapping(lake: &Path) -> Vec<(String, i64)> {
 fn ratings_reaching_no_movie_are_still_all_counted() {
     let Some(shared) = shared_data() else { return };
     let sample = Sample::new(&shared);
-    let links = sample.read("links.csv");
-    let mut out = String::new();
-    for (i, line) in links.lines().enumerate() {
-        let f: Vec<&str> = line.trim_end_matches('\r').split(',').collect();
+    // Every TMDB id moved far past the metadata's; an empty one stays empty.
+    sample.edit_lines("links.csv", |_, line| {
+        let f: Vec<&str> = line.split(',').collect();
         match f[2].parse::<i64>() {
-            Ok(tmdb) if i > 0 => out += &format!("{},{},{}\n", f[0], f[1], tmdb + 900_000_000),
-            _ => out += &format!("{}\n", f.join(",")),
+            Ok(tmdb) => format!("{},{},{}", f[0], f[1], tmdb + 900_000_000),
+            Err(_) => line.to_string(),
         }
-    }
-    sample.write("links.csv", &out);
+    });
     let run = sample.run();
     assert!(
         !run.status.success(),
