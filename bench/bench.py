@@ -271,19 +271,22 @@ def compare(engine: str, got: dict[str, Path], want: dict[str, Path]) -> None:
         raise SystemExit(f"bench: {engine} fact_rating: {n_got} rows, movielens {n_want}")
 
 
-def check_reference(movielens: str, work: Path, lake: Path, run_id: str, env: dict) -> None:
+def check_reference(movielens: str, work: Path, lake: Path, run_id: str, env: dict) -> Measured:
     """Publishes `run_id` (its checks must pass; the timed transforms do not
     check or publish), then its answers against tests/answers_reference.rs's
-    independent computation on the same generated files (fails the bench)."""
-    secs, peaks, _ = run_measured([movielens, "--lake", str(lake), "publish", run_id], env, work / "publish.log")
-    print(f"bench: checks passed and {run_id} published in {secs:.2f} s "
-          f"(peak RSS {max(peaks.values()) / 2**20:.0f} MiB)", flush=True)
+    independent computation on the same generated files (fails the bench).
+    Returns the publish step measured: its checks read every fact row, so its
+    peak RSS belongs next to the transform's."""
+    published = run_measured([movielens, "--lake", str(lake), "publish", run_id], env, work / "publish.log")
+    print(f"bench: checks passed and {run_id} published in {published.wall:.2f} s, {published.cpu:.1f} CPU s "
+          f"(peak RSS {max(published.peaks.values()) / 2**20:.0f} MiB)", flush=True)
     started = time.perf_counter()
     subprocess.run(["cargo", "test", "--release", "-q", "-p", "movielens", "--test", "answers_reference",
                     "published_answers_equal_the_reference", "--", "--ignored", "--exact", "--nocapture"],
                    check=True, cwd=REPO,
                    env=dict(env, MOVIELENS_REFERENCE_DATA=str(work / "data"), MOVIELENS_REFERENCE_LAKE=str(lake)))
     print(f"bench: answers equal the reference ({time.perf_counter() - started:.0f} s)", flush=True)
+    return published
 
 
 ENGINES = {
@@ -381,14 +384,18 @@ def main() -> None:
         if engine != reference:
             compare(engine, out, outputs[reference])
     print(f"bench: every engine's marts and fact_rating row count agree with {ENGINES[reference]}", flush=True)
+    published = None
     if args.reference:
         last = args.runs - 1
-        check_reference(movielens, work, lake, f"emb{last}" if "embedded" in engines else f"{reference}-{last}", env)
+        published = check_reference(movielens, work, lake,
+                                    f"emb{last}" if "embedded" in engines else f"{reference}-{last}", env)
 
     base = results[ENGINES[reference]]["median"]
     commit = commit_id()
     meta = {"scale": args.scale, "ratings": ratings, "ratings_csv_bytes": csv_bytes, "cores": os.cpu_count(),
             "stage": staged, "reference_checked": args.reference,
+            "publish": published and {"secs": published.wall, "cpu_secs": published.cpu,
+                                      "peak_rss": max(published.peaks.values())},
             "runs": args.runs, "commit": commit, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     lines = [f"# movielens benchmark, scale {args.scale} ({ratings:,} ratings, {csv_bytes / 1e6:.0f} MB CSV)",
              "",
@@ -396,7 +403,9 @@ def main() -> None:
              f"commit {commit}, {meta['at']}. Ratio = engine time / {ENGINES[reference]} time. CPU s = user + "
              f"system of the engine's process tree (on a cluster, plus the scheduler's and executors' over "
              f"the run). Stage (land + stage) {staged['secs']:.2f} s, peak RSS {staged['peak_rss'] / 2**20:.0f} MiB."
-             + (" Published answers equal the plain-Rust reference." if args.reference else ""),
+             + (f" Publish (every check over the last run) {published.wall:.2f} s, {published.cpu:.1f} CPU s, "
+                f"peak RSS {max(published.peaks.values()) / 2**20:.0f} MiB; published answers equal the "
+                "plain-Rust reference." if published else ""),
              "",
              "| engine | median s | runs s | median CPU s | peak RSS per process | ratings/s | ratio |",
              "|---|---:|---|---:|---|---:|---:|"]

@@ -48,12 +48,49 @@ const RATINGS_HALF_STARS: &str = "SELECT CAST(count(*) AS BIGINT) FROM fact_rati
      WHERE rating IS NULL OR rating < 0.5 OR rating > 5.0 OR rating * 2 <> round(rating * 2) \
         OR rated_at < CAST('1995-01-01 00:00:00' AS TIMESTAMP)";
 
-/// Ratings given more than once: the same user, MovieLens id and instant.
-/// MovieLens keeps one rating per user and movie, so any repeat is a defect
-/// of the input (a ratings file landed twice doubles every count).
+/// Ratings given more than once among the users `{lo}` to `{hi}`: the same
+/// user, MovieLens id and instant. MovieLens keeps one rating per user and
+/// movie, so any repeat is a defect of the input (a ratings file landed twice
+/// doubles every count). See [`duplicate_passes`] for why by ranges of users.
 const DUPLICATE_RATINGS: &str = "SELECT CAST(coalesce(sum(n - 1), 0) AS BIGINT) FROM (\
-     SELECT count(*) AS n FROM fact_rating GROUP BY user_id, movielens_id, rated_at \
-     HAVING count(*) > 1) AS repeated";
+     SELECT count(*) AS n FROM fact_rating WHERE user_id BETWEEN {lo} AND {hi} \
+     GROUP BY user_id, movielens_id, rated_at HAVING count(*) > 1) AS repeated";
+
+/// The smallest and largest user id of fact_rating (0 when it is empty).
+const USER_ID_MIN: &str = "SELECT CAST(coalesce(min(user_id), 0) AS BIGINT) FROM fact_rating";
+const USER_ID_MAX: &str = "SELECT CAST(coalesce(max(user_id), 0) AS BIGINT) FROM fact_rating";
+
+/// Fact rows one duplicate-ratings pass should group, about: its hash table
+/// (three BIGINT keys and a count, ~70 bytes a group) stays near 200 MiB.
+const DUPLICATE_PASS_ROWS: u64 = 3_000_000;
+
+/// The user-id ranges `[lo, hi]` the duplicate-ratings check groups one at a
+/// time: `rows / per_pass` (at least one) equal slices of `[min, max]`,
+/// together covering it exactly.
+///
+/// Why passes: grouping every fact row at once needs memory in proportion to
+/// the ratings (869 MiB at 26M), and DataFusion's spill to disk, the other way
+/// to bound it, hung at 260M under a 128 MiB pool. A repeat has one user, so
+/// each range's repeats are its own; and as MovieLens' ratings (and our
+/// generator's) come sorted by user, fact_rating's row groups hold narrow
+/// ranges of users and a pass reads, by their statistics, only its own.
+fn duplicate_passes(min: i64, max: i64, rows: u64, per_pass: u64) -> Vec<(i64, i64)> {
+    if max < min {
+        return vec![(min, max)];
+    }
+    let span = i128::from(max) - i128::from(min) + 1;
+    let passes = i128::from(rows.div_ceil(per_pass.max(1)).max(1)).min(span);
+    let width = (span + passes - 1) / passes;
+    let mut ranges = Vec::new();
+    let mut lo = i128::from(min);
+    while lo <= i128::from(max) {
+        let hi = (lo + width - 1).min(i128::from(max));
+        // Both ends lie within [min, max], so they fit an i64.
+        ranges.push((lo as i64, hi as i64));
+        lo = hi + 1;
+    }
+    ranges
+}
 
 /// Ratings read and ratings invalid, from rating_mapping (which adds up to
 /// the ratings file).
@@ -221,7 +258,20 @@ enum Target<'a> {
 }
 
 impl Target<'_> {
+    /// `sql`'s one value, timed at debug level: the checks read every fact
+    /// row, and a slow one should be findable without a profiler.
     async fn scalar(&mut self, check: &str, sql: &str) -> Result<i64, CheckError> {
+        let started = std::time::Instant::now();
+        let value = self.query_scalar(check, sql).await;
+        tracing::debug!(
+            check,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "check queried"
+        );
+        value
+    }
+
+    async fn query_scalar(&mut self, check: &str, sql: &str) -> Result<i64, CheckError> {
         match self {
             Target::Warehouse(wh) => Ok(wh.query_i64(sql).await?),
             Target::Lake(ctx) => {
@@ -328,9 +378,21 @@ async fn run_model_checks(
     out: &mut Vec<CheckResult>,
 ) -> Result<(), CheckError> {
     run_all(target, model_checks(settings.answers.top_n), out).await?;
-    let repeated = target
-        .scalar("duplicate_ratings", DUPLICATE_RATINGS)
-        .await?;
+    let min = target.scalar("duplicate_ratings", USER_ID_MIN).await?;
+    let max = target.scalar("duplicate_ratings", USER_ID_MAX).await?;
+    let passes = duplicate_passes(min, max, fact_rows, DUPLICATE_PASS_ROWS);
+    tracing::info!(
+        passes = passes.len(),
+        fact_rows,
+        "checking for repeated ratings, one range of user ids at a time"
+    );
+    let mut repeated = 0;
+    for (lo, hi) in passes {
+        let sql = DUPLICATE_RATINGS
+            .replace("{lo}", &lo.to_string())
+            .replace("{hi}", &hi.to_string());
+        repeated += target.scalar("duplicate_ratings", &sql).await?;
+    }
     out.push(CheckResult::judged(
         "duplicate_ratings fact_rating".into(),
         fraction(repeated as f64, fact_rows as f64),
@@ -496,6 +558,33 @@ mod tests {
         assert!(!Rule::AtLeast(1).holds(0.0));
         assert!(Rule::AtMost(0.01).holds(0.01));
         assert!(!Rule::AtMost(0.01).holds(0.0101));
+    }
+
+    #[test]
+    fn duplicate_passes_cover_the_user_ids_exactly_once() {
+        for (min, max, rows, per_pass) in [
+            (1, 270_896, 26_024_289, 3_000_000),
+            (1, 10, 100, 7),
+            (5, 5, 1_000_000, 10),
+            (-3, 4, 10, 100),
+            (i64::MIN, i64::MAX, 9, 2),
+        ] {
+            let passes = duplicate_passes(min, max, rows, per_pass);
+            assert_eq!(passes[0].0, min);
+            assert_eq!(passes.last().unwrap().1, max);
+            for pair in passes.windows(2) {
+                assert_eq!(pair[0].1.checked_add(1), Some(pair[1].0), "{passes:?}");
+            }
+            // At most one pass per `per_pass` rows, and never an empty range.
+            let wanted = i128::from(rows.div_ceil(per_pass));
+            let span = i128::from(max) - i128::from(min) + 1;
+            assert!(passes.len() as i128 <= wanted.min(span), "{passes:?}");
+            assert!(passes.iter().all(|(lo, hi)| lo <= hi), "{passes:?}");
+        }
+        // Scale 1's 26M ratings: nine passes of about 30,100 users.
+        assert_eq!(duplicate_passes(1, 270_896, 26_024_289, 3_000_000).len(), 9);
+        // An empty fact (min = max = 0) is one pass over nothing.
+        assert_eq!(duplicate_passes(0, 0, 0, 3_000_000), vec![(0, 0)]);
     }
 
     #[test]
