@@ -390,12 +390,13 @@ def main() -> None:
         published = check_reference(movielens, work, lake,
                                     f"emb{last}" if "embedded" in engines else f"{reference}-{last}", env)
 
+    publish = published and {"secs": published.wall, "cpu_secs": published.cpu,
+                             "peak_rss": max(published.peaks.values())}
     base = results[ENGINES[reference]]["median"]
     commit = commit_id()
     meta = {"scale": args.scale, "ratings": ratings, "ratings_csv_bytes": csv_bytes, "cores": os.cpu_count(),
             "stage": staged, "reference_checked": args.reference,
-            "publish": published and {"secs": published.wall, "cpu_secs": published.cpu,
-                                      "peak_rss": max(published.peaks.values())},
+            "publish": publish,
             "runs": args.runs, "commit": commit, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     lines = [f"# movielens benchmark, scale {args.scale} ({ratings:,} ratings, {csv_bytes / 1e6:.0f} MB CSV)",
              "",
@@ -403,9 +404,9 @@ def main() -> None:
              f"commit {commit}, {meta['at']}. Ratio = engine time / {ENGINES[reference]} time. CPU s = user + "
              f"system of the engine's process tree (on a cluster, plus the scheduler's and executors' over "
              f"the run). Stage (land + stage) {staged['secs']:.2f} s, peak RSS {staged['peak_rss'] / 2**20:.0f} MiB."
-             + (f" Publish (every check over the last run) {published.wall:.2f} s, {published.cpu:.1f} CPU s, "
-                f"peak RSS {max(published.peaks.values()) / 2**20:.0f} MiB; published answers equal the "
-                "plain-Rust reference." if published else ""),
+             + (f" Publish (every check over the last run) {publish['secs']:.2f} s, {publish['cpu_secs']:.1f} CPU s, "
+                f"peak RSS {publish['peak_rss'] / 2**20:.0f} MiB; published answers equal the "
+                "plain-Rust reference." if publish else ""),
              "",
              "| engine | median s | runs s | median CPU s | peak RSS per process | ratings/s | ratio |",
              "|---|---:|---|---:|---|---:|---:|"]
