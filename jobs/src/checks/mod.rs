@@ -48,12 +48,13 @@ const RATINGS_HALF_STARS: &str = "SELECT CAST(count(*) AS BIGINT) FROM fact_rati
      WHERE rating IS NULL OR rating < 0.5 OR rating > 5.0 OR rating * 2 <> round(rating * 2) \
         OR rated_at < CAST('1995-01-01 00:00:00' AS TIMESTAMP)";
 
-/// Ratings given more than once among the users `{lo}` to `{hi}`: the same
-/// user, MovieLens id and instant. MovieLens keeps one rating per user and
-/// movie, so any repeat is a defect of the input (a ratings file landed twice
-/// doubles every count). See [`duplicate_passes`] for why by ranges of users.
+/// Ratings given more than once among the users `{users}` selects (a `WHERE`
+/// clause, or nothing for every user): the same user, MovieLens id and
+/// instant. MovieLens keeps one rating per user and movie, so any repeat is a
+/// defect of the input (a ratings file landed twice doubles every count). See
+/// [`duplicate_passes`] for why by ranges of users on the lake.
 const DUPLICATE_RATINGS: &str = "SELECT CAST(coalesce(sum(n - 1), 0) AS BIGINT) FROM (\
-     SELECT count(*) AS n FROM fact_rating WHERE user_id BETWEEN {lo} AND {hi} \
+     SELECT count(*) AS n FROM fact_rating {users} \
      GROUP BY user_id, movielens_id, rated_at HAVING count(*) > 1) AS repeated";
 
 /// The smallest and largest user id of fact_rating (0 when it is empty).
@@ -378,26 +379,29 @@ async fn run_model_checks(
     out: &mut Vec<CheckResult>,
 ) -> Result<(), CheckError> {
     run_all(target, model_checks(settings.answers.top_n), out).await?;
-    let min = target.scalar("duplicate_ratings", USER_ID_MIN).await?;
-    let max = target.scalar("duplicate_ratings", USER_ID_MAX).await?;
-    // The passes bound this process's memory on the lake; a warehouse groups
-    // in its own memory (and spills reliably), where each pass would be
-    // another scan of the fact table, so it gets one range of every user.
-    let per_pass = match target {
-        Target::Lake(_) => DUPLICATE_PASS_ROWS,
-        Target::Warehouse(_) => u64::MAX,
+    // The passes bound this process's memory on the lake (the users' range
+    // comes from parquet statistics there). A warehouse groups in its own
+    // memory and spills reliably; there each pass, and finding the range,
+    // would be another scan of the fact table, so it runs once over every row.
+    let filters = match target {
+        Target::Lake(_) => {
+            let min = target.scalar("duplicate_ratings", USER_ID_MIN).await?;
+            let max = target.scalar("duplicate_ratings", USER_ID_MAX).await?;
+            duplicate_passes(min, max, fact_rows, DUPLICATE_PASS_ROWS)
+                .into_iter()
+                .map(|(lo, hi)| format!("WHERE user_id BETWEEN {lo} AND {hi}"))
+                .collect()
+        }
+        Target::Warehouse(_) => vec![String::new()],
     };
-    let passes = duplicate_passes(min, max, fact_rows, per_pass);
     tracing::info!(
-        passes = passes.len(),
+        passes = filters.len(),
         fact_rows,
         "checking for repeated ratings, one range of user ids at a time"
     );
     let mut repeated = 0;
-    for (lo, hi) in passes {
-        let sql = DUPLICATE_RATINGS
-            .replace("{lo}", &lo.to_string())
-            .replace("{hi}", &hi.to_string());
+    for users in filters {
+        let sql = DUPLICATE_RATINGS.replace("{users}", &users);
         repeated += target.scalar("duplicate_ratings", &sql).await?;
     }
     out.push(CheckResult::judged(
@@ -588,8 +592,8 @@ mod tests {
             assert!(passes.len() as i128 <= wanted.min(span), "{passes:?}");
             assert!(passes.iter().all(|(lo, hi)| lo <= hi), "{passes:?}");
         }
-        // Scale 1's 26M ratings: nine passes of about 30,100 users on the
-        // lake, one on a warehouse.
+        // Scale 1's 26M ratings: nine passes of about 30,100 users; a pass
+        // size above the rows is one pass over the whole range.
         assert_eq!(duplicate_passes(1, 270_896, 26_024_289, 3_000_000).len(), 9);
         assert_eq!(
             duplicate_passes(1, 270_896, 26_024_289, u64::MAX),
