@@ -105,12 +105,24 @@ pub(super) fn parquet_options() -> TableParquetOptions {
     // writer's dictionary (a hash lookup per value) was its largest cost and
     // grew with the catalogue. Scale 1: files 8% smaller; scale 4: fact_rating
     // 14-16 s -> 9-11 s, files 4% smaller (docs/performance.md, Benchmark).
+    //
+    // These columns are also left uncompressed: after delta bit-packing zstd
+    // found only 3% more to save in them and cost about a tenth of the
+    // transform's CPU. The movie ids keep no min/max statistics: every row
+    // group holds ratings of nearly every movie, so their ranges prune
+    // nothing, and computing them per page was the writer's next cost. user_id
+    // keeps its statistics; the duplicate-ratings check prunes by them.
+    // Scale 1, 8 interleaved rounds: wall 3.0-3.2 -> 2.6-2.9 s, CPU 5.4-5.7
+    // -> 4.7-5.1 s, fact_rating 268 -> 276 MB (docs/performance.md, change 6).
     for column in ["user_id", "tmdb_id", "movielens_id", "rated_at"] {
+        let prunes_nothing = matches!(column, "tmdb_id" | "movielens_id");
         options.column_specific_options.insert(
             column.into(),
             ParquetColumnOptions {
                 dictionary_enabled: Some(false),
                 encoding: Some("delta_binary_packed".into()),
+                compression: Some("uncompressed".into()),
+                statistics_enabled: prunes_nothing.then(|| "none".into()),
                 ..Default::default()
             },
         );
