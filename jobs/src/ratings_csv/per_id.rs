@@ -166,6 +166,12 @@ impl PerIdFold {
     #[inline(always)]
     fn add(&mut self, id: Option<i64>, rating: Option<f64>) {
         let slot = self.slot(id);
+        self.add_to(slot, rating);
+    }
+
+    /// Adds one row to the sums of `slot`.
+    #[inline(always)]
+    fn add_to(&mut self, slot: usize, rating: Option<f64>) {
         let sums = &mut self.sums[slot];
         match rating {
             Some(r) => {
@@ -188,13 +194,7 @@ impl PerIdFold {
         slots.clear();
         slots.extend(pending.iter().map(|&(id, _)| self.slot(Some(id)) as u32));
         for (&slot, &(_, rating)) in slots.iter().zip(&pending) {
-            let sums = &mut self.sums[slot as usize];
-            if rating.is_nan() {
-                sums.n_invalid += 1;
-            } else {
-                sums.n_ratings += 1;
-                sums.sum_rating += rating;
-            }
+            self.add_to(slot as usize, (!rating.is_nan()).then_some(rating));
         }
         self.pending_slots = slots;
         self.pending = pending;
