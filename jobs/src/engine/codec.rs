@@ -27,7 +27,7 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use serde::{Deserialize, Serialize};
 
-use crate::ratings_csv::scan::ratings_scan;
+use crate::ratings_csv::scan::{Keep, ratings_scan};
 use crate::ratings_csv::{PerIdSums, RatingsCsvSource, RatingsFile, RatingsTable};
 
 const RATINGS_TABLE_TAG: &[u8] = b"\0movielens.ratings_table\0";
@@ -40,14 +40,15 @@ struct RatingsTableWire {
 }
 
 /// A file scan over [`RatingsCsvSource`]: the store, and per partition its
-/// files' (path in the store, size), and the source's one option: whether
-/// and where it writes per-id sums.
+/// files' (path in the store, size), and the source's options: whether and
+/// where it writes per-id sums, and which rows it keeps.
 #[derive(Serialize, Deserialize)]
 struct RatingsScanWire {
     store: String,
     partitions: Vec<Vec<(String, u64)>>,
     limit: Option<usize>,
     per_id: Option<PerIdSums>,
+    keep: Keep,
 }
 
 impl RatingsScanWire {
@@ -71,6 +72,7 @@ impl RatingsScanWire {
             partitions,
             limit: config.limit,
             per_id: source.per_id().cloned(),
+            keep: source.keep(),
         })
     }
 
@@ -96,6 +98,7 @@ impl RatingsScanWire {
             groups,
             self.limit,
             self.per_id,
+            self.keep,
         ))
     }
 }
@@ -253,8 +256,10 @@ mod tests {
             datafusion::prelude::SessionConfig::new().with_target_partitions(2),
         );
         let state = ctx.state();
+        // The per-id rule as the WHERE: the scan keeps only the rows it passes.
+        let rule = datafusion::prelude::col("rating").gt(datafusion::prelude::lit(0));
         let plan = ratings_table(3)
-            .scan(&state, None, &[], None)
+            .scan(&state, None, &[rule], None)
             .await
             .unwrap();
         let codec = PhysicalCodec::default();
@@ -283,6 +288,7 @@ mod tests {
             ]
         );
         assert_eq!(wire.per_id, Some(per_id()));
+        assert_eq!(wire.keep, Keep::Valid);
         assert_eq!(back.schema(), plan.schema());
     }
 

@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use datafusion::common::DFSchema;
 use datafusion::error::{DataFusionError, Result};
@@ -201,8 +201,10 @@ impl PerIdFold {
         self.pending.clear();
     }
 
-    /// Takes in a batch of the four ratings columns.
-    pub fn fold(&mut self, batch: &RecordBatch) -> Result<()> {
+    /// Takes in a batch of the four ratings columns; returns the rule's verdict
+    /// on each row (NULL where a field it reads is missing), for a scan that
+    /// keeps only the valid rows.
+    pub fn fold(&mut self, batch: &RecordBatch) -> Result<BooleanArray> {
         let rows = batch.num_rows();
         let valid = self.rule.evaluate(batch)?.into_array(rows)?;
         let valid = valid.as_boolean_opt().ok_or_else(|| {
@@ -229,7 +231,7 @@ impl PerIdFold {
         if self.pending.len() >= ROWS_PER_FOLD {
             self.add_pending();
         }
-        Ok(())
+        Ok(valid.clone())
     }
 
     /// The sums as one batch: ids in ascending order, then the unread ids' row.

@@ -9,6 +9,7 @@ use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
 
+use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
@@ -29,6 +30,7 @@ use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 use object_store::path::Path;
 use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
+use serde::{Deserialize, Serialize};
 
 use super::parse::{HEADER, RatingsColumns};
 use super::per_id::{PerIdFold, PerIdSums, compile_rule, per_file_path};
@@ -42,6 +44,19 @@ const LOCAL_CHUNK: usize = 1 << 20;
 /// Rows per batch when the session does not say.
 const DEFAULT_BATCH_ROWS: usize = 8192;
 
+/// Which rows a scan gives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Keep {
+    /// Every row read.
+    #[default]
+    All,
+    /// Only the rows that pass the validity rule of its [`PerIdSums`]: the
+    /// query's WHERE was that rule, and the table took it over (see
+    /// [`super::table`]), so the rule is evaluated once per row, for the sums
+    /// and the filter both.
+    Valid,
+}
+
 /// The scan of ratings files: one partition per file group, and with
 /// `per_id` each file's per-id sums written beside (see [`super::per_id`]).
 /// The table plans it, and the codec rebuilds it on the far side of the wire.
@@ -50,9 +65,11 @@ pub fn ratings_scan(
     groups: Vec<FileGroup>,
     limit: Option<usize>,
     per_id: Option<PerIdSums>,
+    keep: Keep,
 ) -> Arc<dyn ExecutionPlan> {
     let source = RatingsCsvSource {
         per_id,
+        keep,
         ..Default::default()
     };
     let config = FileScanConfigBuilder::new(store, Arc::new(source))
@@ -69,12 +86,18 @@ pub struct RatingsCsvSource {
     batch_size: Option<usize>,
     metrics: ExecutionPlanMetricsSet,
     per_id: Option<PerIdSums>,
+    keep: Keep,
 }
 
 impl RatingsCsvSource {
     /// Where and by which rule it writes per-id sums, if it does.
     pub fn per_id(&self) -> Option<&PerIdSums> {
         self.per_id.as_ref()
+    }
+
+    /// Which rows it gives.
+    pub fn keep(&self) -> Keep {
+        self.keep
     }
 }
 
@@ -85,6 +108,7 @@ impl Default for RatingsCsvSource {
             batch_size: None,
             metrics: ExecutionPlanMetricsSet::new(),
             per_id: None,
+            keep: Keep::All,
         }
     }
 }
@@ -102,6 +126,12 @@ impl FileSource for RatingsCsvSource {
                     Path::parse(&sums.dir).map_err(|e| DataFusionError::External(Box::new(e)))?;
                 Some((compile_rule(&sums.valid_rating)?, dir))
             }
+            None if self.keep == Keep::Valid => {
+                return Err(DataFusionError::Internal(
+                    "a ratings scan that keeps only valid rows needs the rule of its per-id sums"
+                        .into(),
+                ));
+            }
             None => None,
         };
         Ok(Arc::new(RatingsOpener {
@@ -109,6 +139,7 @@ impl FileSource for RatingsCsvSource {
             schema: Arc::clone(self.table_schema.file_schema()),
             batch_size: self.batch_size.unwrap_or(DEFAULT_BATCH_ROWS),
             per_id,
+            keep: self.keep,
         }))
     }
 
@@ -151,6 +182,7 @@ struct RatingsOpener {
     batch_size: usize,
     /// The compiled validity rule and the folder of the per-id sums.
     per_id: Option<(Arc<dyn PhysicalExpr>, Path)>,
+    keep: Keep,
 }
 
 impl FileOpener for RatingsOpener {
@@ -158,6 +190,7 @@ impl FileOpener for RatingsOpener {
         let store = Arc::clone(&self.store);
         let schema = Arc::clone(&self.schema);
         let batch_size = self.batch_size;
+        let keep = self.keep;
         let sums = self.per_id.as_ref().map(|(rule, dir)| {
             PerIdFold::new(
                 Arc::clone(rule),
@@ -165,7 +198,7 @@ impl FileOpener for RatingsOpener {
             )
         });
         Ok(async move {
-            let reader = FileReader::open(store, file, schema, batch_size, sums).await?;
+            let reader = FileReader::open(store, file, schema, batch_size, sums, keep).await?;
             Ok(futures::stream::try_unfold(reader, FileReader::next).boxed())
         }
         .boxed())
@@ -194,6 +227,7 @@ struct FileReader {
     batch_size: usize,
     /// Every batch is also summed per id here; written at the end of the file.
     sums: Option<PerIdFold>,
+    keep: Keep,
 }
 
 impl FileReader {
@@ -203,6 +237,7 @@ impl FileReader {
         schema: SchemaRef,
         batch_size: usize,
         sums: Option<PerIdFold>,
+        keep: Keep,
     ) -> Result<Self> {
         let location = file.object_meta.location;
         let got = store.get(&location).await.map_err(|e| {
@@ -224,6 +259,7 @@ impl FileReader {
             schema,
             batch_size: batch_size.max(1),
             sums,
+            keep,
         })
     }
 
@@ -241,11 +277,19 @@ impl FileReader {
                 let full = self.columns.len() >= self.batch_size;
                 let done = self.at_end && self.start == self.buf.len();
                 if full || (done && !self.columns.is_empty()) {
-                    let batch = self.columns.finish(Arc::clone(&self.schema))?;
+                    let mut batch = self.columns.finish(Arc::clone(&self.schema))?;
                     if let Some(sums) = &mut self.sums {
-                        sums.fold(&batch)?;
+                        let valid = sums.fold(&batch)?;
+                        if self.keep == Keep::Valid {
+                            // A NULL verdict drops the row, as in a WHERE.
+                            batch = filter_record_batch(&batch, &valid)?;
+                        }
                     }
-                    return Ok(Some((batch, self)));
+                    if batch.num_rows() > 0 {
+                        return Ok(Some((batch, self)));
+                    }
+                    // Every row of this batch was dropped: read on.
+                    continue;
                 }
                 if done {
                     self.write_sums().await?;
