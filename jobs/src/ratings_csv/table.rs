@@ -80,25 +80,16 @@ impl RatingsTable {
         self.per_id.as_ref()
     }
 
-    /// The validity rule's conjuncts, normalised, when its scans evaluate it.
-    fn rule(&self) -> Result<Option<Vec<Expr>>> {
-        self.per_id
-            .as_ref()
-            .map(|sums| {
-                let schema = Arc::new(DFSchema::try_from(super::ratings_schema())?);
-                let expr = SessionContext::new().parse_sql_expr(&sums.valid_rating, &schema)?;
-                conjuncts(expr, &schema)
-            })
-            .transpose()
-    }
-
-    /// Whether `filters` hold every conjunct of the validity rule, and which
-    /// of them are its conjuncts (those the scan applies).
+    /// Whether `filters` hold every conjunct of the validity rule its scans
+    /// evaluate (`None` when they evaluate none, or a conjunct is missing),
+    /// and which of the filters are the rule's (those the scan applies).
     fn takes_over(&self, filters: &[&Expr]) -> Result<Option<Vec<bool>>> {
-        let Some(rule) = self.rule()? else {
+        let Some(sums) = &self.per_id else {
             return Ok(None);
         };
         let schema = Arc::new(DFSchema::try_from(super::ratings_schema())?);
+        let rule = SessionContext::new().parse_sql_expr(&sums.valid_rating, &schema)?;
+        let rule = conjuncts(rule, &schema)?;
         let given = filters
             .iter()
             .map(|f| conjuncts((*f).clone(), &schema))
