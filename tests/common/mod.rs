@@ -215,11 +215,33 @@ impl S3 {
         };
         wait_for_port(port, 30, "moto_server");
         // moto accepts unsigned requests: create the bucket with a bare PUT.
+        // Listening is not yet serving: once (in CI) the first request right
+        // after the port opened was reset, so an I/O error is retried for as
+        // long as the port wait allows.
         use std::io::{Read, Write};
-        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        write!(conn, "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
-        let mut reply = String::new();
-        conn.read_to_string(&mut reply).unwrap();
+        let put = || -> std::io::Result<String> {
+            let mut conn = std::net::TcpStream::connect(("127.0.0.1", port))?;
+            write!(
+                conn,
+                "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )?;
+            let mut reply = String::new();
+            conn.read_to_string(&mut reply)?;
+            Ok(reply)
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let reply = loop {
+            match put() {
+                Ok(reply) => break reply,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    eprintln!(
+                        "moto_server on port {port}: creating bucket {bucket}: {e}; retrying"
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                Err(e) => panic!("moto_server on port {port}: creating bucket {bucket}: {e}"),
+            }
+        };
         assert!(
             reply.starts_with("HTTP/1.1 200"),
             "creating bucket {bucket}: {reply}"
