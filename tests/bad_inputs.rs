@@ -325,8 +325,8 @@ fn rating_mapping(lake: &Path) -> Vec<(String, i64)> {
 }
 
 /// No link reaches a movie: the fact's join never reads the ratings (its
-/// other side is empty), so its scan writes no per-id sums; the transform
-/// sums the parts with ratings_per_file.sql instead, and every rating is
+/// other side is empty), so its scans write no per-id sums; the transform
+/// sums each shard's parts with ratings_per_file.sql instead, and every rating is
 /// still accounted for (as tmdb_id_not_in_metadata), none mapped.
 #[test]
 fn ratings_reaching_no_movie_are_still_all_counted() {
@@ -346,7 +346,8 @@ fn ratings_reaching_no_movie_are_still_all_counted() {
         "a run with no fact rows must fail its checks"
     );
     assert!(
-        stderr(&run).contains("summing the part with jobs/sql/curated/ratings_per_file.sql"),
+        stderr(&run)
+            .contains("summing the shard's parts with jobs/sql/curated/ratings_per_file.sql"),
         "{}",
         stderr(&run)
     );

@@ -245,7 +245,7 @@ mod tests {
 
     fn per_id() -> PerIdSums {
         PerIdSums {
-            dir: "lake/curated/runs/r1/_ratings_per_file".into(),
+            out: "lake/curated/runs/r1/_ratings_per_file/shard-000.parquet".into(),
             valid_rating: "rating > 0".into(),
         }
     }
@@ -277,15 +277,14 @@ mod tests {
             .unwrap();
         let wire = RatingsScanWire::of(back.as_ref()).expect("a ratings scan again");
         assert_eq!(wire.store, "file:///");
+        // A table that sums per id scans all its files in one partition.
         assert_eq!(
             wire.partitions,
-            [
-                vec![
-                    ("lake/raw/part-0.csv".to_string(), 100),
-                    ("lake/raw/part-2.csv".to_string(), 102)
-                ],
-                vec![("lake/raw/part-1.csv".to_string(), 101)],
-            ]
+            [vec![
+                ("lake/raw/part-0.csv".to_string(), 100),
+                ("lake/raw/part-1.csv".to_string(), 101),
+                ("lake/raw/part-2.csv".to_string(), 102)
+            ]]
         );
         assert_eq!(wire.per_id, Some(per_id()));
         assert_eq!(wire.keep, Keep::Valid);

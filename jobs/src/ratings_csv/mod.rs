@@ -5,10 +5,10 @@
 //! fact_rating also sums them per id for ratings_by_movielens_id.
 //!
 //! - [`parse`]: lines into Arrow columns;
-//! - [`per_id`]: each file's ratings summed per MovieLens id, in the scan;
+//! - [`per_id`]: the scanned ratings summed per MovieLens id, in the scan;
 //! - [`scan`]: the file source DataFusion's file scan reads them with;
 //! - [`table`]: the table provider that plans the scan (a group of files per
-//!   partition).
+//!   partition, one group when it sums per id).
 //!
 //! Ballista ships plans to other processes, so the engine's codecs
 //! ([`crate::engine::codec`]) encode both the table and the scan.
@@ -20,7 +20,7 @@ pub mod table;
 
 use arrow::datatypes::{DataType, Field, Schema};
 
-pub use per_id::{PerIdSums, per_file_name};
+pub use per_id::PerIdSums;
 pub use scan::RatingsCsvSource;
 pub use table::{RatingsFile, RatingsTable};
 

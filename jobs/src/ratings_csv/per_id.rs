@@ -1,23 +1,30 @@
-//! Each ratings file's ratings summed per MovieLens id, folded into the scan
-//! that reads the file for fact_rating.
+//! The ratings read by one of fact_rating's scans, summed per MovieLens id,
+//! folded into the scan that reads them.
 //!
 //! Why: ratings_by_movielens_id needs every rating read (valid or not, mapped
 //! or not) counted per id, fact_rating needs the valid mapped ones row by
 //! row. As two SQL steps that is two passes over the 0.7 GB CSV, and parsing
 //! was the largest cost of the transform. Here fact_rating's scan counts the
-//! rows it parses anyway, and writes one small parquet file per ratings file
-//! (`<dir>/<file name>.parquet`, one row per id); ratings_by_movielens_id adds
+//! rows it parses anyway, and writes one small parquet file of sums (one row
+//! per id) when it has read all of its files; ratings_by_movielens_id adds
 //! those up.
+//!
+//! One file of sums per scan, not per ratings file: each file of 64 MiB holds
+//! ratings of nearly every movie, so per-file sums grow with files × movies —
+//! at scale 10, 118 files × 458k ids made 372 MB of sums to sort, write and
+//! add up again (docs/performance.md, change 9). Per scan, they grow with the
+//! shards × movies.
 //!
 //! What the rows mean is defined in SQL, in
 //! `jobs/sql/curated/ratings_per_file.sql`: the same validity rule
 //! (`{{valid_rating}}`, compiled here from the same text), the same columns.
-//! The transform runs that SQL for any file whose sums the scan did not write
-//! (a scan stopped early never writes them), and a test holds the two equal.
+//! The transform runs that SQL for the files of any scan that did not write
+//! its sums (a scan stopped early never writes them), and a test holds the two
+//! equal.
 //!
-//! A file's sums are written when its last line has been parsed, under a name
-//! given by the file alone: a task that Ballista runs again writes the same
-//! file again with the same rows.
+//! The sums are written when the scan's last file has been parsed, to a path
+//! the transform gives the scan: a task that Ballista runs again writes the
+//! same file again with the same rows.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,14 +44,14 @@ use crate::engine::dense_group_by::DENSE_MAX_KEY;
 /// What a scan that sums per id needs to know; it travels with the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PerIdSums {
-    /// The folder the sums go to, as a path in the ratings files' store (the
-    /// lake's): `<dir>/<ratings file name>.parquet`.
-    pub dir: String,
+    /// The parquet file the sums of all the scan's files go to, as a path in
+    /// the ratings files' store (the lake's).
+    pub out: String,
     /// The validity rule, as SQL over the four ratings columns.
     pub valid_rating: String,
 }
 
-/// The columns of a file's sums (ratings_per_file.sql's result).
+/// The columns of a scan's sums (ratings_per_file.sql's result).
 pub fn per_file_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("movielens_id", DataType::Int64, true),
@@ -52,19 +59,6 @@ pub fn per_file_schema() -> SchemaRef {
         Field::new("sum_rating", DataType::Float64, true),
         Field::new("n_invalid", DataType::Int64, true),
     ]))
-}
-
-/// The name of the sums of the ratings file named `file_name`
-/// (`part-00003.csv` → `part-00003.parquet`).
-pub fn per_file_name(file_name: &str) -> String {
-    let stem = file_name.strip_suffix(".csv").unwrap_or(file_name);
-    format!("{stem}.parquet")
-}
-
-/// Where the sums of the ratings file `location` go under `dir`.
-pub fn per_file_path(dir: &Path, location: &Path) -> Path {
-    let name = location.filename().unwrap_or("ratings.csv");
-    dir.clone().join(per_file_name(name))
 }
 
 /// The validity rule compiled against the ratings schema.
@@ -89,7 +83,7 @@ struct Sums {
     sum_rating: f64,
 }
 
-/// One file's sums being folded.
+/// One scan's sums being folded.
 ///
 /// Each id seen gets a slot, in the order ids appear, found through an array
 /// indexed by the id. Ratings come sorted by user, so ids arrive at random,
@@ -265,7 +259,7 @@ impl PerIdFold {
             .await
             .map_err(|e| {
                 DataFusionError::Execution(format!(
-                    "writing the per-id sums of a ratings file to {}: {e}",
+                    "writing the per-id sums of a ratings scan to {}: {e}",
                     self.out
                 ))
             })?;
@@ -343,7 +337,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_scan_writes_for_each_file_what_ratings_per_file_sql_gives() {
+    async fn the_scan_writes_for_all_its_files_what_ratings_per_file_sql_gives() {
         use crate::ratings_csv::{RatingsFile, RatingsTable};
         use crate::transform::{RATINGS_PER_FILE, render};
         use datafusion::datasource::listing::ListingTableUrl;
@@ -362,13 +356,17 @@ mod tests {
                 }
             })
             .collect();
-        let sums_dir = dir.path().join("sums");
-        let store_dir = ListingTableUrl::parse(url(&sums_dir)).unwrap();
+        let written = dir.path().join("sums").join("shard-000.parquet");
+        let out = ListingTableUrl::parse(url(&written)).unwrap();
         let per_id = PerIdSums {
-            dir: store_dir.prefix().to_string(),
+            out: out.prefix().to_string(),
             valid_rating: RULE.into(),
         };
-        let ctx = SessionContext::new();
+        // Asked for as many partitions as files, the scan still reads them
+        // all in one: its sums are one file.
+        let ctx = SessionContext::new_with_config(
+            datafusion::prelude::SessionConfig::new().with_target_partitions(FILES.len()),
+        );
         let tapped = RatingsTable::new(files.clone()).with_per_id_sums(Some(per_id));
         ctx.register_table("tapped", Arc::new(tapped)).unwrap();
         // Any query that reads the files to the end writes their sums.
@@ -378,33 +376,19 @@ mod tests {
             .collect()
             .await
             .unwrap();
-        for (i, file) in files.into_iter().enumerate() {
-            let name = format!("part_{i}");
-            ctx.register_table(&name, Arc::new(RatingsTable::new(vec![file])))
-                .unwrap();
-            let params = [
-                ("ratings", name.clone()),
-                ("valid_rating", RULE.to_string()),
-            ];
-            let want = rows(&ctx, &render(&RATINGS_PER_FILE.as_step(), &params).unwrap()).await;
-            let written = sums_dir.join(format!("part-{i}.parquet"));
-            let sums = format!("sums_{i}");
-            ctx.register_parquet(&sums, written.to_str().unwrap(), Default::default())
-                .await
-                .unwrap();
-            let got = rows(&ctx, &format!("SELECT * FROM {sums}")).await;
-            assert!(!want.is_empty());
-            assert_eq!(got, want, "part-{i}");
-        }
-    }
-
-    #[test]
-    fn a_file_is_named_after_its_ratings_file() {
-        let dir = Path::from("curated/runs/r1/_ratings_per_file");
-        let file = Path::from("raw/objects/abc/ratings/part-00003.csv");
-        assert_eq!(
-            per_file_path(&dir, &file).as_ref(),
-            "curated/runs/r1/_ratings_per_file/part-00003.parquet"
-        );
+        ctx.register_table("both", Arc::new(RatingsTable::new(files)))
+            .unwrap();
+        let params = [
+            ("ratings", "both".to_string()),
+            ("valid_rating", RULE.to_string()),
+        ];
+        let want = rows(&ctx, &render(&RATINGS_PER_FILE.as_step(), &params).unwrap()).await;
+        ctx.register_parquet("sums", written.to_str().unwrap(), Default::default())
+            .await
+            .unwrap();
+        let got = rows(&ctx, "SELECT * FROM sums").await;
+        // Ids 7 and 12 are in both files, and still one row each.
+        assert_eq!(want.len(), 6, "{want:?}");
+        assert_eq!(got, want);
     }
 }

@@ -7,8 +7,9 @@
 
 use std::fmt;
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use arrow::array::BooleanArray;
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -33,7 +34,7 @@ use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 
 use super::parse::{HEADER, RatingsColumns};
-use super::per_id::{PerIdFold, PerIdSums, compile_rule, per_file_path};
+use super::per_id::{PerIdFold, PerIdSums, compile_rule};
 
 /// The longest first line read while looking for the header's line break.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -58,7 +59,8 @@ pub enum Keep {
 }
 
 /// The scan of ratings files: one partition per file group, and with
-/// `per_id` each file's per-id sums written beside (see [`super::per_id`]).
+/// `per_id` (then one group) the per-id sums of all its files written to
+/// `per_id.out` (see [`super::per_id`]).
 /// The table plans it, and the codec rebuilds it on the far side of the wire.
 pub fn ratings_scan(
     store: ObjectStoreUrl,
@@ -117,14 +119,25 @@ impl FileSource for RatingsCsvSource {
     fn create_file_opener(
         &self,
         object_store: Arc<dyn ObjectStore>,
-        _base_config: &FileScanConfig,
+        base_config: &FileScanConfig,
         _partition: usize,
     ) -> Result<Arc<dyn FileOpener>> {
-        let per_id = match &self.per_id {
+        let sums = match &self.per_id {
             Some(sums) => {
-                let dir =
-                    Path::parse(&sums.dir).map_err(|e| DataFusionError::External(Box::new(e)))?;
-                Some((compile_rule(&sums.valid_rating)?, dir))
+                // One file of sums for every file read: two groups would
+                // write two halves to the same place.
+                let groups = &base_config.file_groups;
+                if groups.len() != 1 {
+                    return Err(DataFusionError::Internal(format!(
+                        "a ratings scan that sums per id into {} reads one group of files, not {}",
+                        sums.out,
+                        groups.len()
+                    )));
+                }
+                let out =
+                    Path::parse(&sums.out).map_err(|e| DataFusionError::External(Box::new(e)))?;
+                let fold = PerIdFold::new(compile_rule(&sums.valid_rating)?, out);
+                Some(Arc::new(ScanSums::new(fold, groups[0].len())))
             }
             None if self.keep == Keep::Valid => {
                 return Err(DataFusionError::Internal(
@@ -138,7 +151,7 @@ impl FileSource for RatingsCsvSource {
             store: object_store,
             schema: Arc::clone(self.table_schema.file_schema()),
             batch_size: self.batch_size.unwrap_or(DEFAULT_BATCH_ROWS),
-            per_id,
+            sums,
             keep: self.keep,
         }))
     }
@@ -180,9 +193,50 @@ struct RatingsOpener {
     store: Arc<dyn ObjectStore>,
     schema: SchemaRef,
     batch_size: usize,
-    /// The compiled validity rule and the folder of the per-id sums.
-    per_id: Option<(Arc<dyn PhysicalExpr>, Path)>,
+    /// The per-id sums every file of the partition adds to.
+    sums: Option<Arc<ScanSums>>,
     keep: Keep,
+}
+
+/// The per-id sums of one scan, shared by the readers of its files (the
+/// stream opens the next file while it reads the current one); written by the
+/// reader that finishes the last file.
+struct ScanSums {
+    /// The sums so far (taken when written), and the files not yet read to
+    /// their end.
+    state: Mutex<(Option<PerIdFold>, usize)>,
+}
+
+impl ScanSums {
+    fn new(fold: PerIdFold, files: usize) -> Self {
+        Self {
+            state: Mutex::new((Some(fold), files)),
+        }
+    }
+
+    /// Adds a batch; returns the rule's verdict on each row.
+    fn fold(&self, batch: &RecordBatch) -> Result<BooleanArray> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match &mut state.0 {
+            Some(fold) => fold.fold(batch),
+            None => Err(DataFusionError::Internal(
+                "a ratings file was read after its scan's per-id sums were written".into(),
+            )),
+        }
+    }
+
+    /// One file read to its end; after the last, the sums are written.
+    async fn file_done(&self, store: &dyn ObjectStore) -> Result<()> {
+        let done = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.1 = state.1.saturating_sub(1);
+            if state.1 == 0 { state.0.take() } else { None }
+        };
+        match done {
+            Some(fold) => fold.write(store).await,
+            None => Ok(()),
+        }
+    }
 }
 
 impl FileOpener for RatingsOpener {
@@ -191,12 +245,7 @@ impl FileOpener for RatingsOpener {
         let schema = Arc::clone(&self.schema);
         let batch_size = self.batch_size;
         let keep = self.keep;
-        let sums = self.per_id.as_ref().map(|(rule, dir)| {
-            PerIdFold::new(
-                Arc::clone(rule),
-                per_file_path(dir, &file.object_meta.location),
-            )
-        });
+        let sums = self.sums.clone();
         Ok(async move {
             let reader = FileReader::open(store, file, schema, batch_size, sums, keep).await?;
             Ok(futures::stream::try_unfold(reader, FileReader::next).boxed())
@@ -225,8 +274,8 @@ struct FileReader {
     columns: RatingsColumns,
     schema: SchemaRef,
     batch_size: usize,
-    /// Every batch is also summed per id here; written at the end of the file.
-    sums: Option<PerIdFold>,
+    /// Every batch is also summed per id here, with the scan's other files.
+    sums: Option<Arc<ScanSums>>,
     keep: Keep,
 }
 
@@ -236,7 +285,7 @@ impl FileReader {
         file: PartitionedFile,
         schema: SchemaRef,
         batch_size: usize,
-        sums: Option<PerIdFold>,
+        sums: Option<Arc<ScanSums>>,
         keep: Keep,
     ) -> Result<Self> {
         let location = file.object_meta.location;
@@ -278,7 +327,7 @@ impl FileReader {
                 let done = self.at_end && self.start == self.buf.len();
                 if full || (done && !self.columns.is_empty()) {
                     let mut batch = self.columns.finish(Arc::clone(&self.schema))?;
-                    if let Some(sums) = &mut self.sums {
+                    if let Some(sums) = &self.sums {
                         let valid = sums.fold(&batch)?;
                         if self.keep == Keep::Valid {
                             // A NULL verdict drops the row, as in a WHERE.
@@ -304,11 +353,12 @@ impl FileReader {
         }
     }
 
-    /// Writes the file's per-id sums, once every line is parsed (not when the
-    /// stream is dropped before: such sums would miss rows).
+    /// Counts the file as summed, once every line is parsed (not when the
+    /// stream is dropped before: such sums would miss rows); after the scan's
+    /// last file, writes the sums.
     async fn write_sums(&mut self) -> Result<()> {
         match self.sums.take() {
-            Some(sums) => sums.write(self.store.as_ref()).await,
+            Some(sums) => sums.file_done(self.store.as_ref()).await,
             None => Ok(()),
         }
     }

@@ -1,5 +1,6 @@
 //! The ratings files as a table: a fixed list of files, spread over as many
-//! partitions as the session asks for (whole files per partition).
+//! partitions as the session asks for (whole files per partition), or all in
+//! one when its scans sum per id (one file of sums per scan).
 //!
 //! A table whose scans sum per id already evaluates the validity rule on
 //! every row. When a query's WHERE holds that rule (fact_rating's does), the
@@ -67,7 +68,8 @@ impl RatingsTable {
         }
     }
 
-    /// This table, its scans also writing each file's per-id sums.
+    /// This table, its scans also writing the per-id sums of its files (and
+    /// reading them all in one partition).
     pub fn with_per_id_sums(self, per_id: Option<PerIdSums>) -> Self {
         Self { per_id, ..self }
     }
@@ -104,8 +106,10 @@ impl RatingsTable {
     }
 
     /// File `i` goes to partition `i mod n`, so parts of a similar size
-    /// spread evenly.
+    /// spread evenly; with per-id sums, every file goes to one partition,
+    /// whose scan writes the sums of them all.
     fn partitions(&self, wanted: usize) -> Vec<Vec<RatingsFile>> {
+        let wanted = if self.per_id.is_some() { 1 } else { wanted };
         let n = wanted.clamp(1, self.files.len().max(1));
         let mut groups = vec![Vec::new(); n];
         for (i, file) in self.files.iter().enumerate() {

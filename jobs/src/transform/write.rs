@@ -17,7 +17,7 @@ use super::steps::RATINGS_PER_FILE;
 use super::{Step, TransformError, render, step_error, valid_rating};
 use crate::config::Settings;
 use crate::lake::{Lake, Published};
-use crate::ratings_csv::{PerIdSums, RatingsFile, RatingsTable, per_file_name};
+use crate::ratings_csv::{PerIdSums, RatingsFile, RatingsTable};
 
 /// [`write_table`] with bounded retries and exponential backoff, each logged.
 pub(super) async fn write_with_retries(
@@ -188,8 +188,9 @@ pub(super) fn register_ratings(
 /// one task from CSV to parquet and its rows never go to disk in between.
 /// Each shard retries on its own.
 ///
-/// The shards' scans also write each part's per-id sums under `per_file_key`
-/// ([`RATINGS_PER_FILE`]); a part left without them is summed by its SQL.
+/// Each shard's scan also writes the per-id sums of its parts, as
+/// `shard-NNN.parquet` under `per_file_key` ([`RATINGS_PER_FILE`]); a shard
+/// left without them has its parts summed by that SQL.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn write_sharded(
     ctx: &SessionContext,
@@ -207,19 +208,25 @@ pub(super) async fn write_sharded(
         .fact_write_shards
         .clamp(1, parts.len().max(1));
     // Shards of an earlier attempt with another shard count must not survive,
-    // nor sums of another attempt's parts.
+    // nor sums of another attempt's shards.
     lake.delete_prefix(key).await?;
     lake.delete_prefix(per_file_key).await?;
-    let per_id = PerIdSums {
-        dir: store_path(lake, per_file_key)?,
-        valid_rating: valid_rating::predicate_for_staging(&staging.published_at),
-    };
-    let jobs = (0..shards).map(|k| {
-        let mine: Vec<(String, u64)> = parts.iter().skip(k).step_by(shards).cloned().collect();
-        let per_id = per_id.clone();
+    let valid_rating = valid_rating::predicate_for_staging(&staging.published_at);
+    let shards: Vec<Shard> = (0..shards)
+        .map(|k| Shard {
+            name: format!("shard-{k:03}.parquet"),
+            parts: parts.iter().skip(k).step_by(shards).cloned().collect(),
+        })
+        .collect();
+    let jobs = shards.iter().enumerate().map(|(k, shard)| {
+        let valid_rating = valid_rating.clone();
         async move {
+            let per_id = PerIdSums {
+                out: store_path(lake, &format!("{per_file_key}/{}", shard.name))?,
+                valid_rating,
+            };
             let name = format!("raw_ratings_shard_{k}");
-            register_ratings(ctx, lake, &name, &mine, Some(per_id))?;
+            register_ratings(ctx, lake, &name, &shard.parts, Some(per_id))?;
             let mut params = params.to_vec();
             params.push(("ratings", name));
             let sql = render(step, &params)?;
@@ -228,7 +235,7 @@ pub(super) async fn write_sharded(
                 ctx,
                 lake,
                 settings,
-                &format!("{key}/shard-{k:03}.parquet"),
+                &format!("{key}/{}", shard.name),
                 step,
                 &sql,
             )
@@ -238,12 +245,19 @@ pub(super) async fn write_sharded(
     let rows = futures::future::try_join_all(jobs).await?;
     info!(
         table = step.table,
-        shards,
+        shards = shards.len(),
         parts = parts.len(),
         "sharded write done"
     );
-    sum_parts_left_unsummed(ctx, lake, settings, &parts, per_file_key, &per_id).await?;
+    sum_shards_left_unsummed(ctx, lake, settings, &shards, per_file_key, &valid_rating).await?;
     Ok(rows.into_iter().sum())
+}
+
+/// One of fact_rating's shards: the raw ratings parts it reads, and the name
+/// of both its fact file and its per-id sums.
+struct Shard {
+    name: String,
+    parts: Vec<(String, u64)>,
 }
 
 /// `key`'s path in the lake's object store, as the executors' scans use it.
@@ -257,18 +271,18 @@ fn store_path(lake: &Lake, key: &str) -> Result<String, TransformError> {
     Ok(parsed.prefix().to_string())
 }
 
-/// Writes, with [`RATINGS_PER_FILE`]'s SQL, the per-id sums of every part
-/// whose sums the fact's scans did not write. A scan writes them only once it
-/// has read its file to the end, and DataFusion may stop reading early: a
-/// join whose other side is empty (no rating reaches a movie) has no use for
-/// the ratings. Normally none is missing, and this only lists the folder.
-async fn sum_parts_left_unsummed(
+/// Writes, with [`RATINGS_PER_FILE`]'s SQL, the per-id sums of every shard
+/// whose sums its scan did not write. A scan writes them only once it has
+/// read its files to the end, and DataFusion may stop reading early: a join
+/// whose other side is empty (no rating reaches a movie) has no use for the
+/// ratings. Normally none is missing, and this only lists the folder.
+async fn sum_shards_left_unsummed(
     ctx: &SessionContext,
     lake: &Lake,
     settings: &Settings,
-    parts: &[(String, u64)],
+    shards: &[Shard],
     per_file_key: &str,
-    per_id: &PerIdSums,
+    valid_rating: &str,
 ) -> Result<(), TransformError> {
     let written: BTreeSet<String> = lake
         .list(per_file_key)
@@ -277,23 +291,23 @@ async fn sum_parts_left_unsummed(
         .map(|(k, _)| k)
         .collect();
     let step = RATINGS_PER_FILE.as_step();
-    for (part, bytes) in parts {
-        let file_name = part.rsplit('/').next().unwrap_or(part);
-        let sums_key = format!("{per_file_key}/{}", per_file_name(file_name));
+    for shard in shards {
+        let sums_key = format!("{per_file_key}/{}", shard.name);
         if written.contains(&sums_key) {
             continue;
         }
         warn!(
-            part,
+            shard = shard.name,
+            parts = shard.parts.len(),
             sums = sums_key,
-            "no per-id sums from the fact's scan; summing the part with {}",
+            "no per-id sums from the fact's scan; summing the shard's parts with {}",
             step.file
         );
         let name = "raw_ratings_unsummed";
-        register_ratings(ctx, lake, name, &[(part.clone(), *bytes)], None)?;
+        register_ratings(ctx, lake, name, &shard.parts, None)?;
         let params = [
             ("ratings", name.to_string()),
-            ("valid_rating", per_id.valid_rating.clone()),
+            ("valid_rating", valid_rating.to_string()),
         ];
         let sql = render(&step, &params)?;
         write_with_retries(ctx, lake, settings, &sums_key, &step, &sql).await?;
