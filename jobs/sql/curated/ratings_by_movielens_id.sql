@@ -12,9 +12,10 @@
 --               tmdb_id_not_in_metadata
 --   tmdb_id     the movie they reach; NULL unless mapped
 -- Lines whose MovieLens id could not be read share one row with a NULL id.
--- The counts come per raw ratings file from ratings_per_file (defined in
--- ratings_per_file.sql, computed by fact_rating's scan of the same files),
--- so the raw ratings are read once per run, not twice.
+-- The counts come per group of raw ratings files (one fact_rating shard's)
+-- from ratings_per_file (defined in ratings_per_file.sql, computed by
+-- fact_rating's scan of the same files), so the raw ratings are read once per
+-- run, not twice.
 WITH links AS (
     SELECT movielens_id, tmdb_id FROM stg_links
 ),

@@ -1,15 +1,16 @@
--- ratings_per_file: the ratings of one raw ratings file, summed per MovieLens
--- id (one row per id that file has; a NULL id for lines whose id could not be
--- read). ratings_by_movielens_id adds these rows up over the files.
+-- ratings_per_file: the ratings of one group of raw ratings files (the parts
+-- one fact_rating shard reads), summed per MovieLens id (one row per id the
+-- group has; a NULL id for lines whose id could not be read).
+-- ratings_by_movielens_id adds these rows up over the groups.
 --   n_ratings   valid ratings ({{valid_rating}}: the rule fact_rating applies,
 --               written once in transform/valid_rating.rs)
 --   sum_rating  their sum (exact: sums of half stars are exact in a double)
 --   n_invalid   the other ratings read
--- fact_rating's scan computes these rows itself while it reads each file
+-- fact_rating's scan computes these rows itself while it reads the group
 -- (ratings_csv/per_id.rs), so the ratings are parsed once per run. This file
--- is their definition: the transform runs it for a file whose sums the scan
+-- is their definition: the transform runs it for a group whose sums the scan
 -- did not write, and a test holds the scan's rows equal to it.
--- {{ratings}} is one file's raw ratings.
+-- {{ratings}} is one group's raw ratings.
 WITH validated AS (
     SELECT
         movielens_id,
