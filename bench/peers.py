@@ -79,8 +79,8 @@ def render(name: str, zone: str, rewrite, lake: Path) -> str:
     return rewrite(sql)
 
 
-# ratings_by_movielens_id reads per-file sums that our fact_rating scan writes
-# as it reads (jobs/src/ratings_csv/per_id.rs). A peer has no such scan: it
+# ratings_by_movielens_id reads per-shard sums that our fact_rating scans write
+# as they read (jobs/src/ratings_csv/per_id.rs). A peer has no such scan: it
 # gets them as a view of their SQL definition over all the ratings, a second
 # pass as our transform made before it had the scan.
 PER_FILE = ("ratings_per_file", "curated")

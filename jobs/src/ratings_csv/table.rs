@@ -279,9 +279,10 @@ mod tests {
             url: format!("file://{}", path.display()),
             bytes: LINES.len() as u64,
         };
-        let sums = ListingTableUrl::parse(format!("file://{}/sums", dir.path().display())).unwrap();
+        let sums = ListingTableUrl::parse(format!("file://{}/sums.parquet", dir.path().display()))
+            .unwrap();
         let per_id = PerIdSums {
-            dir: sums.prefix().to_string(),
+            out: sums.prefix().to_string(),
             valid_rating: RULE.into(),
         };
         let ctx = SessionContext::new();

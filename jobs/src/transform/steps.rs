@@ -39,8 +39,9 @@ pub struct SideTable {
     pub sql: &'static str,
 }
 
-/// Each raw ratings file's ratings summed per MovieLens id: written by the
-/// scan of the [`Write::ShardedByRatingsPart`] step (see
+/// The ratings of each fact_rating shard's raw ratings files summed per
+/// MovieLens id: written by the scans of the [`Write::ShardedByRatingsPart`]
+/// step, one file per shard (see
 /// [`crate::ratings_csv::per_id`]), read by ratings_by_movielens_id.
 pub const RATINGS_PER_FILE: SideTable = SideTable {
     name: "ratings_per_file",
