@@ -202,22 +202,30 @@ struct RatingsOpener {
 /// stream opens the next file while it reads the current one); written by the
 /// reader that finishes the last file.
 struct ScanSums {
-    /// The sums so far (taken when written), and the files not yet read to
-    /// their end.
-    state: Mutex<(Option<PerIdFold>, usize)>,
+    state: Mutex<ScanSumsState>,
+}
+
+struct ScanSumsState {
+    /// The sums so far; taken when they are written.
+    fold: Option<PerIdFold>,
+    /// The scan's files not yet read to their end.
+    files_left: usize,
 }
 
 impl ScanSums {
     fn new(fold: PerIdFold, files: usize) -> Self {
         Self {
-            state: Mutex::new((Some(fold), files)),
+            state: Mutex::new(ScanSumsState {
+                fold: Some(fold),
+                files_left: files,
+            }),
         }
     }
 
     /// Adds a batch; returns the rule's verdict on each row.
     fn fold(&self, batch: &RecordBatch) -> Result<BooleanArray> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        match &mut state.0 {
+        match &mut state.fold {
             Some(fold) => fold.fold(batch),
             None => Err(DataFusionError::Internal(
                 "a ratings file was read after its scan's per-id sums were written".into(),
@@ -229,8 +237,12 @@ impl ScanSums {
     async fn file_done(&self, store: &dyn ObjectStore) -> Result<()> {
         let done = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            state.1 = state.1.saturating_sub(1);
-            if state.1 == 0 { state.0.take() } else { None }
+            state.files_left = state.files_left.saturating_sub(1);
+            if state.files_left == 0 {
+                state.fold.take()
+            } else {
+                None
+            }
         };
         match done {
             Some(fold) => fold.write(store).await,
