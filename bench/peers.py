@@ -41,7 +41,13 @@ def bench_steps(models_json: Path) -> list[tuple[str, str]]:
     return [(m["name"], m["file"].split("/")[2]) for m in models if m["name"] in needed]
 
 
-PARAMS = {"top_n": "10", "percentile": "0.9", "ratings": "raw_ratings"}
+# genre_bit as jobs/src/transform/mod.rs GENRE_BIT writes it (keep the two in step).
+PARAMS = {
+    "top_n": "10",
+    "percentile": "0.9",
+    "ratings": "raw_ratings",
+    "genre_bit": "CAST(1 AS BIGINT) << (CAST(row_number() OVER (ORDER BY genre) AS BIGINT) - CAST(1 AS BIGINT))",
+}
 
 
 def staged(lake: Path) -> tuple[dict[str, str], list[str]]:
@@ -79,11 +85,42 @@ def render(name: str, zone: str, rewrite, lake: Path) -> str:
     return rewrite(sql)
 
 
-# ratings_by_movielens_id reads per-shard sums that our fact_rating scans write
-# as they read (jobs/src/ratings_csv/per_id.rs). A peer has no such scan: it
-# gets them as a view of their SQL definition over all the ratings, a second
-# pass as our transform made before it had the scan.
-PER_FILE = ("ratings_per_file", "curated")
+# Side tables: ratings_by_movielens_id and genre_popularity read rows that our
+# fact_rating scans write as they read (jobs/src/ratings_csv/per_id.rs), and
+# those scans read genre_mask_by_movielens_id. A peer has no such scan: it gets
+# each as a view of its SQL definition, over all the ratings (a second pass
+# over them, as our transform made before it had the scan), made just before
+# the first step that reads it.
+SIDE_TABLES = ["genre_mask_by_movielens_id", "ratings_per_file", "user_genre_masks"]
+
+# user_genre_masks.sql over all the ratings equals this over fact_rating (whose
+# rows are exactly the valid ratings that reach a movie). A peer reads it that
+# way: made from the raw CSV it would cost the peer a third pass over the
+# ratings, and until change 10 (docs/performance.md) genre_popularity.sql
+# itself joined fact_rating to the genres, so the peers' work stays the same.
+FROM_FACT = {
+    "user_genre_masks": "SELECT f.user_id, bit_or(m.genre_mask) AS genre_mask "
+    "FROM genre_mask_by_movielens_id AS m JOIN fact_rating AS f ON f.movielens_id = m.movielens_id "
+    "GROUP BY f.user_id",
+}
+
+
+def render_side(name: str, rewrite, lake: Path) -> str:
+    """A side table's SQL for a peer: its definition, or the same rows from fact_rating."""
+    return rewrite(FROM_FACT[name]) if name in FROM_FACT else render(name, "curated", rewrite, lake)
+
+
+def side_views_for(sql: str, made: set[str]) -> list[str]:
+    """The side tables `sql` reads that have no view yet, each after the side
+    tables it reads in turn."""
+    code = "\n".join(line.split("--")[0] for line in sql.splitlines())
+    needed: list[str] = []
+    for name in SIDE_TABLES:
+        if name not in made and re.search(rf"\b{name}\b", code):
+            sql = FROM_FACT.get(name) or (SQL / "curated" / f"{name}.sql").read_text()
+            needed += side_views_for(sql, made | {name})
+            needed.append(name)
+    return list(dict.fromkeys(needed))
 
 
 def run_duckdb(lake: Path, out: Path, threads: int, steps: list[tuple[str, str]]) -> None:
@@ -104,9 +141,12 @@ def run_duckdb(lake: Path, out: Path, threads: int, steps: list[tuple[str, str]]
         # DuckDB spells epoch-microseconds-to-timestamp make_timestamp.
         return re.sub(r"to_timestamp_micros\(", "make_timestamp(", sql)
 
-    con.execute(f"CREATE VIEW {PER_FILE[0]} AS {render(*PER_FILE, rewrite, lake)}")
+    made: set[str] = set()
     for name, zone in steps:
         sql = render(name, zone, rewrite, lake)
+        for side in side_views_for(sql, made):
+            con.execute(f"CREATE VIEW {side} AS {render_side(side, rewrite, lake)}")
+            made.add(side)
         target = out / f"{name}.parquet"
         con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{target}')")
@@ -145,9 +185,12 @@ def run_spark(lake: Path, out: Path, threads: int, steps: list[tuple[str, str]])
         sql = re.sub(r"CAST\(1 AS BIGINT\) << \((.*?)\) AS bit", r"shiftleft(CAST(1 AS BIGINT), \1) AS bit", sql)
         return sql
 
-    spark.sql(render(*PER_FILE, rewrite, lake)).createOrReplaceTempView(PER_FILE[0])
+    made: set[str] = set()
     for name, zone in steps:
         sql = render(name, zone, rewrite, lake)
+        for side in side_views_for(sql, made):
+            spark.sql(render_side(side, rewrite, lake)).createOrReplaceTempView(side)
+            made.add(side)
         target = str(out / name)
         spark.sql(sql).write.mode("overwrite").parquet(target)
         spark.read.parquet(target).createOrReplaceTempView(name)
@@ -172,9 +215,12 @@ def run_datafusion(lake: Path, out: Path, threads: int, steps: list[tuple[str, s
         ]
     )
     ctx.register_csv("raw_ratings", parts, schema=schema, has_header=True)
-    ctx.sql(f"CREATE VIEW {PER_FILE[0]} AS {render(*PER_FILE, lambda s: s, lake)}").collect()
+    made: set[str] = set()
     for name, zone in steps:
         sql = render(name, zone, lambda s: s, lake)
+        for side in side_views_for(sql, made):
+            ctx.sql(f"CREATE VIEW {side} AS {render_side(side, lambda s: s, lake)}").collect()
+            made.add(side)
         target = str(out / name)
         ctx.sql(sql).write_parquet(target)
         ctx.register_parquet(name, target)

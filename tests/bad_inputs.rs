@@ -325,8 +325,9 @@ fn rating_mapping(lake: &Path) -> Vec<(String, i64)> {
 }
 
 /// No link reaches a movie: the fact's join never reads the ratings (its
-/// other side is empty), so its scans write no per-id sums; the transform
-/// sums each shard's parts with ratings_per_file.sql instead, and every rating is
+/// other side is empty), so its scans write no per-id sums and no users'
+/// genre masks; the transform runs ratings_per_file.sql and
+/// user_genre_masks.sql over each shard's parts instead, and every rating is
 /// still accounted for (as tmdb_id_not_in_metadata), none mapped.
 #[test]
 fn ratings_reaching_no_movie_are_still_all_counted() {
@@ -345,12 +346,13 @@ fn ratings_reaching_no_movie_are_still_all_counted() {
         !run.status.success(),
         "a run with no fact rows must fail its checks"
     );
-    assert!(
-        stderr(&run)
-            .contains("summing the shard's parts with jobs/sql/curated/ratings_per_file.sql"),
-        "{}",
-        stderr(&run)
-    );
+    for side in ["ratings_per_file", "user_genre_masks"] {
+        let fallback = format!(
+            "no {side} from the fact's scan; running jobs/sql/curated/{side}.sql over the \
+             shard's parts"
+        );
+        assert!(stderr(&run).contains(&fallback), "{}", stderr(&run));
+    }
     let ratings = sample.read("ratings.csv").lines().skip(1).count() as i64;
     let mapping = rating_mapping(&sample.lake());
     assert_eq!(

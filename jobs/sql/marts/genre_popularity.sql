@@ -3,19 +3,16 @@
 -- n_movies (distinct rated), mean_rating, and share_of_ratings = n_ratings /
 -- all mapped ratings. A movie with several genres counts in each, so shares
 -- add up to more than 1. Order: n_ratings desc, genre asc.
-WITH ratings AS (
-    SELECT user_id, tmdb_id FROM fact_rating
-),
-
-genres AS (
+WITH genres AS (
     SELECT tmdb_id, genre FROM movie_genre
 ),
 
--- One bit per genre: 1, 2, 4, ... (the transform refuses more than 63 genres).
--- A BIGINT shift, not power(2, row_number() - 1): that subtraction is typed
--- Decimal128(21,0) by DataFusion 55 and power() would go through floats.
+-- One bit per genre: 1, 2, 4, ... in the order of the genres' names (the
+-- transform refuses more than 63 genres). {{genre_bit}} is the expression
+-- genre_mask_by_movielens_id.sql gives its bits with, so the masks of
+-- user_genre_masks read with these bits.
 genre_bits AS (
-    SELECT genre, CAST(1 AS BIGINT) << (CAST(row_number() OVER (ORDER BY genre) AS BIGINT) - CAST(1 AS BIGINT)) AS bit
+    SELECT genre, {{genre_bit}} AS bit
     FROM dim_genre
 ),
 
@@ -36,26 +33,20 @@ movie_ratings_and_total AS (
     FROM movie_ratings
 ),
 
-movie_genre_masks AS (
-    SELECT g.tmdb_id, bit_or(b.bit) AS genre_mask
-    FROM genres AS g
-    JOIN genre_bits AS b ON b.genre = g.genre
-    GROUP BY g.tmdb_id
-),
-
--- Every genre a user has rated, as one mask per user. Counting the users
--- with a genre's bit set gives n_users without a distinct count over every
--- (genre, user) pair, which is the expensive way round.
-user_genre_masks AS (
-    SELECT r.user_id, bit_or(m.genre_mask) AS genre_mask
-    FROM movie_genre_masks AS m
-    JOIN ratings AS r ON r.tmdb_id = m.tmdb_id
-    GROUP BY r.user_id
+-- Every genre a user has rated, as one mask per user: the rows of
+-- user_genre_masks (the genres of fact_rating's ratings, folded per user by
+-- the scan that reads them), one per user and group of ratings files.
+-- Counting the users with a genre's bit set gives n_users without a distinct
+-- count over every (genre, user) pair, which is the expensive way round.
+masks_per_user AS (
+    SELECT user_id, bit_or(genre_mask) AS genre_mask
+    FROM user_genre_masks
+    GROUP BY user_id
 ),
 
 users_per_genre AS (
     SELECT b.genre, count(*) AS n_users
-    FROM user_genre_masks AS u
+    FROM masks_per_user AS u
     CROSS JOIN genre_bits AS b
     WHERE (u.genre_mask & b.bit) <> 0
     GROUP BY b.genre

@@ -246,6 +246,11 @@ mod tests {
     fn per_id() -> PerIdSums {
         PerIdSums {
             out: "lake/curated/runs/r1/_ratings_per_file/shard-000.parquet".into(),
+            user_masks: Some(crate::ratings_csv::UserMaskFiles {
+                genre_masks: "lake/curated/runs/r1/_genre_mask_by_movielens_id/part-000.parquet"
+                    .into(),
+                out: "lake/curated/runs/r1/_user_genre_masks/shard-000.parquet".into(),
+            }),
             valid_rating: "rating > 0".into(),
         }
     }

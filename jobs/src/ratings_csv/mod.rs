@@ -20,7 +20,7 @@ pub mod table;
 
 use arrow::datatypes::{DataType, Field, Schema};
 
-pub use per_id::PerIdSums;
+pub use per_id::{PerIdSums, UserMaskFiles};
 pub use scan::RatingsCsvSource;
 pub use table::{RatingsFile, RatingsTable};
 

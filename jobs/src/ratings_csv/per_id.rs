@@ -25,6 +25,13 @@
 //! The sums are written when the scan's last file has been parsed, to a path
 //! the transform gives the scan: a task that Ballista runs again writes the
 //! same file again with the same rows.
+//!
+//! The same fold also gathers, per user, the genres of the movies their valid
+//! ratings reach (`user_genre_masks.sql`), for genre_popularity: joining every
+//! fact row to its movie's genres afterwards was the largest cost left at
+//! scale 10 (docs/performance.md, change 10). Each id's slot carries its
+//! movie's genre mask, looked up once when the slot is made, and the ratings
+//! come sorted by user, so a user's mask is ORed up while its rows pass.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,6 +56,18 @@ pub struct PerIdSums {
     pub out: String,
     /// The validity rule, as SQL over the four ratings columns.
     pub valid_rating: String,
+    /// Where the scan reads each id's genre mask and writes its users' masks,
+    /// when it gathers them.
+    pub user_masks: Option<UserMaskFiles>,
+}
+
+/// The files of a scan's users' genre masks, as paths in the lake's store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserMaskFiles {
+    /// genre_mask_by_movielens_id.sql's rows: (movielens_id, genre_mask).
+    pub genre_masks: String,
+    /// The parquet file the users' masks go to (user_genre_masks.sql's rows).
+    pub out: String,
 }
 
 /// The columns of a scan's sums (ratings_per_file.sql's result).
@@ -58,6 +77,14 @@ pub fn per_file_schema() -> SchemaRef {
         Field::new("n_ratings", DataType::Int64, true),
         Field::new("sum_rating", DataType::Float64, true),
         Field::new("n_invalid", DataType::Int64, true),
+    ]))
+}
+
+/// The columns of a scan's users' genre masks (user_genre_masks.sql's result).
+pub fn user_masks_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("user_id", DataType::Int64, true),
+        Field::new("genre_mask", DataType::Int64, true),
     ]))
 }
 
@@ -75,12 +102,112 @@ const NO_SLOT: u32 = u32::MAX;
 /// Rows held before they are added up (4 MiB of pending rows).
 const ROWS_PER_FOLD: usize = 1 << 18;
 
-/// An id's sums so far.
+/// An id's sums so far, and the genres of the movie it reaches.
 #[derive(Debug, Default, Clone, Copy)]
 struct Sums {
     n_ratings: i64,
     n_invalid: i64,
     sum_rating: f64,
+    genre_mask: i64,
+}
+
+/// The genre mask of each MovieLens id that reaches a movie with genres.
+#[derive(Debug, Default)]
+pub struct GenreMasks {
+    /// By id, for ids 0 ..= DENSE_MAX_KEY (0: none).
+    dense: Vec<i64>,
+    other: HashMap<i64, i64>,
+}
+
+impl GenreMasks {
+    /// From genre_mask_by_movielens_id's rows (`movielens_id`, `genre_mask`).
+    pub fn from_batches(batches: &[RecordBatch]) -> Result<Self> {
+        let mut masks = Self::default();
+        for batch in batches {
+            let column = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .and_then(|c| c.as_primitive_opt::<Int64Type>())
+                    .ok_or_else(|| {
+                        DataFusionError::Internal(format!(
+                            "genre masks by MovieLens id need a BIGINT column {name}"
+                        ))
+                    })
+            };
+            let (ids, bits) = (column("movielens_id")?, column("genre_mask")?);
+            for (id, mask) in ids.iter().zip(bits.iter()) {
+                let (Some(id), Some(mask)) = (id, mask) else {
+                    continue;
+                };
+                if (0..=DENSE_MAX_KEY).contains(&id) {
+                    let at = id as usize;
+                    if at >= masks.dense.len() {
+                        masks.dense.resize(at + 1, 0);
+                    }
+                    masks.dense[at] |= mask;
+                } else {
+                    *masks.other.entry(id).or_default() |= mask;
+                }
+            }
+        }
+        Ok(masks)
+    }
+
+    fn get(&self, id: Option<i64>) -> i64 {
+        match id {
+            Some(id) if (0..=DENSE_MAX_KEY).contains(&id) => {
+                self.dense.get(id as usize).copied().unwrap_or(0)
+            }
+            Some(id) => self.other.get(&id).copied().unwrap_or(0),
+            None => 0,
+        }
+    }
+}
+
+/// The users' genre masks of one scan, gathered as its valid rows pass.
+struct UserMasks {
+    out: Path,
+    genre_masks: GenreMasks,
+    /// The user whose rows are passing, and their genres so far.
+    current: Option<(i64, i64)>,
+    /// Finished users (a user may come back: once per file at most, as the
+    /// files are sorted by user).
+    done: Vec<(i64, i64)>,
+}
+
+impl UserMasks {
+    #[inline(always)]
+    fn add(&mut self, user: i64, mask: i64) {
+        match &mut self.current {
+            Some((u, m)) if *u == user => *m |= mask,
+            current => {
+                if let Some(finished) = current.replace((user, mask)) {
+                    self.done.push(finished);
+                }
+            }
+        }
+    }
+
+    /// One row per user with a genre, by user.
+    fn batch(&mut self) -> Result<RecordBatch> {
+        self.done.extend(self.current.take());
+        self.done.sort_unstable_by_key(|&(user, _)| user);
+        let mut users: Vec<(i64, i64)> = Vec::with_capacity(self.done.len());
+        for &(user, mask) in &self.done {
+            match users.last_mut() {
+                Some((last, m)) if *last == user => *m |= mask,
+                _ => users.push((user, mask)),
+            }
+        }
+        // As the SQL's inner join: a user whose ratings reach no genre has no row.
+        users.retain(|&(_, mask)| mask != 0);
+        let ids: Int64Array = users.iter().map(|&(u, _)| Some(u)).collect();
+        let masks: Int64Array = users.iter().map(|&(_, m)| Some(m)).collect();
+        Ok(RecordBatch::try_new(
+            user_masks_schema(),
+            vec![Arc::new(ids), Arc::new(masks)],
+        )?)
+    }
 }
 
 /// One scan's sums being folded.
@@ -106,8 +233,11 @@ pub struct PerIdFold {
     /// Rows not added up yet: the id and the rating, NaN when it is invalid
     /// (a valid rating is a number from 0.5 to 5.0, never NaN).
     pending: Vec<(i64, f64)>,
+    /// Their users, when the users' genre masks are gathered.
+    pending_users: Vec<i64>,
     /// The slot of each pending row, while they are added up.
     pending_slots: Vec<u32>,
+    user_masks: Option<UserMasks>,
 }
 
 impl PerIdFold {
@@ -120,16 +250,37 @@ impl PerIdFold {
             ids: Vec::new(),
             sums: Vec::new(),
             pending: Vec::new(),
+            pending_users: Vec::new(),
             pending_slots: Vec::new(),
+            user_masks: None,
+        }
+    }
+
+    /// This fold, also gathering its users' genre masks, by `genre_masks`,
+    /// to write them to `out`. Before the first row: a slot takes its id's
+    /// mask when it is made.
+    pub fn with_user_masks(self, genre_masks: GenreMasks, out: Path) -> Self {
+        Self {
+            user_masks: Some(UserMasks {
+                out,
+                genre_masks,
+                current: None,
+                done: Vec::new(),
+            }),
+            ..self
         }
     }
 
     /// The slot of `id`, made on its first sight.
     #[inline(always)]
     fn slot(&mut self, id: Option<i64>) -> usize {
+        let masks = self.user_masks.as_ref().map(|u| &u.genre_masks);
         let new_slot = |ids: &mut Vec<Option<i64>>, sums: &mut Vec<Sums>| {
             ids.push(id);
-            sums.push(Sums::default());
+            sums.push(Sums {
+                genre_mask: masks.map_or(0, |m| m.get(id)),
+                ..Sums::default()
+            });
             (ids.len() - 1) as u32
         };
         let slot = match id {
@@ -182,6 +333,7 @@ impl PerIdFold {
     /// outgrows the cache; apart, the slot reads of many rows overlap, and so
     /// do the sums'. Scale 10 (458k movies), 4 interleaved rounds: 36.7-38.9
     /// -> 34.9-35.6 s; scale 1: no difference (docs/performance.md, change 7).
+    /// The users' masks take each valid row's slot's mask in the second pass.
     fn add_pending(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         let mut slots = std::mem::take(&mut self.pending_slots);
@@ -190,9 +342,18 @@ impl PerIdFold {
         for (&slot, &(_, rating)) in slots.iter().zip(&pending) {
             self.add_to(slot as usize, (!rating.is_nan()).then_some(rating));
         }
+        if let Some(users) = &mut self.user_masks {
+            let rows = slots.iter().zip(&pending).zip(&self.pending_users);
+            for ((&slot, &(_, rating)), &user) in rows {
+                if !rating.is_nan() {
+                    users.add(user, self.sums[slot as usize].genre_mask);
+                }
+            }
+        }
         self.pending_slots = slots;
         self.pending = pending;
         self.pending.clear();
+        self.pending_users.clear();
     }
 
     /// Takes in a batch of the four ratings columns; returns the rule's verdict
@@ -207,19 +368,29 @@ impl PerIdFold {
                 valid.data_type()
             ))
         })?;
+        let users = batch.column(0).as_primitive::<Int64Type>();
         let ids = batch.column(1).as_primitive::<Int64Type>();
         let ratings = batch.column(2).as_primitive::<Float64Type>();
+        let gather_users = self.user_masks.is_some();
         if self.pending.capacity() == 0 {
             self.pending.reserve_exact(ROWS_PER_FOLD + rows);
+            if gather_users {
+                self.pending_users.reserve_exact(ROWS_PER_FOLD + rows);
+            }
         }
         for i in 0..rows {
             // A NULL verdict (a field missing) is no pass, as in SQL's CASE WHEN.
             let passes = valid.is_valid(i) && valid.value(i);
             if ids.is_null(i) {
+                // Not valid either: no user's genres come from it.
                 self.add(None, passes.then(|| ratings.value(i)));
             } else {
                 let rating = if passes { ratings.value(i) } else { f64::NAN };
                 self.pending.push((ids.value(i), rating));
+                if gather_users {
+                    // Read only for valid rows, whose user is never NULL.
+                    self.pending_users.push(users.value(i));
+                }
             }
         }
         if self.pending.len() >= ROWS_PER_FOLD {
@@ -248,23 +419,41 @@ impl PerIdFold {
         Ok(RecordBatch::try_new(per_file_schema(), columns)?)
     }
 
-    /// Writes the sums to their file in `store`.
-    pub async fn write(mut self, store: &dyn ObjectStore) -> Result<()> {
-        let mut bytes = Vec::new();
-        let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, per_file_schema(), None)?;
-        writer.write(&self.batch()?)?;
-        writer.close()?;
-        store
-            .put(&self.out, PutPayload::from(bytes))
-            .await
-            .map_err(|e| {
-                DataFusionError::Execution(format!(
-                    "writing the per-id sums of a ratings scan to {}: {e}",
-                    self.out
-                ))
-            })?;
-        Ok(())
+    /// The users' genre masks as one batch, by user; `None` when it does not
+    /// gather them.
+    pub fn user_masks_batch(&mut self) -> Result<Option<RecordBatch>> {
+        self.add_pending();
+        self.user_masks.as_mut().map(UserMasks::batch).transpose()
     }
+
+    /// Writes the sums, and the users' masks when it gathers them, to their
+    /// files in `store`.
+    pub async fn write(mut self, store: &dyn ObjectStore) -> Result<()> {
+        if let Some(batch) = self.user_masks_batch()? {
+            let out = self.user_masks.as_ref().map(|u| u.out.clone());
+            let out = out.expect("masks are gathered");
+            write_parquet(store, &out, &batch, "the users' genre masks").await?;
+        }
+        let batch = self.batch()?;
+        write_parquet(store, &self.out, &batch, "the per-id sums").await
+    }
+}
+
+/// Writes `batch` as the parquet file `out` in `store`.
+async fn write_parquet(
+    store: &dyn ObjectStore,
+    out: &Path,
+    batch: &RecordBatch,
+    what: &str,
+) -> Result<()> {
+    let mut bytes = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), None)?;
+    writer.write(batch)?;
+    writer.close()?;
+    store.put(out, PutPayload::from(bytes)).await.map_err(|e| {
+        DataFusionError::Execution(format!("writing {what} of a ratings scan to {out}: {e}"))
+    })?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -327,9 +516,11 @@ mod tests {
         let text = arrow::util::pretty::pretty_format_batches(&batches)
             .unwrap()
             .to_string();
+        // The first line of cells is the header.
         let mut lines: Vec<String> = text
             .lines()
-            .filter(|l| l.starts_with('|') && !l.contains("movielens_id"))
+            .filter(|l| l.starts_with('|'))
+            .skip(1)
             .map(str::to_string)
             .collect();
         lines.sort();
@@ -337,9 +528,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_scan_writes_for_all_its_files_what_ratings_per_file_sql_gives() {
+    async fn the_scan_writes_for_all_its_files_what_their_sql_gives() {
         use crate::ratings_csv::{RatingsFile, RatingsTable};
-        use crate::transform::{RATINGS_PER_FILE, render};
+        use crate::transform::render;
+        use crate::transform::{GENRE_MASK_BY_MOVIELENS_ID, RATINGS_PER_FILE, USER_GENRE_MASKS};
         use datafusion::datasource::listing::ListingTableUrl;
 
         let dir = tempfile::tempdir().unwrap();
@@ -356,11 +548,37 @@ mod tests {
                 }
             })
             .collect();
+        let store_path =
+            |p: &std::path::Path| ListingTableUrl::parse(url(p)).unwrap().prefix().to_string();
+        // Genres by id: one beyond the dense ids, one for an id rated only
+        // invalidly, none for id 9's movie.
+        let genre_masks = dir.path().join("genre_masks.parquet");
+        let masks = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("movielens_id", DataType::Int64, true),
+                Field::new("genre_mask", DataType::Int64, true),
+            ])),
+            vec![
+                Arc::new(Int64Array::from(vec![7, 12, -3, 99999999, 4])),
+                Arc::new(Int64Array::from(vec![1, 6, 16, 32, 64])),
+            ],
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(&mut bytes, masks.schema(), None).unwrap();
+        writer.write(&masks).unwrap();
+        writer.close().unwrap();
+        std::fs::write(&genre_masks, bytes).unwrap();
         let written = dir.path().join("sums").join("shard-000.parquet");
-        let out = ListingTableUrl::parse(url(&written)).unwrap();
+        let users_written = dir.path().join("users").join("shard-000.parquet");
         let per_id = PerIdSums {
-            out: out.prefix().to_string(),
+            out: store_path(&written),
             valid_rating: RULE.into(),
+            user_masks: Some(UserMaskFiles {
+                genre_masks: store_path(&genre_masks),
+                out: store_path(&users_written),
+            }),
         };
         // Asked for as many partitions as files, the scan still reads them
         // all in one: its sums are one file.
@@ -388,6 +606,22 @@ mod tests {
             .unwrap();
         let got = rows(&ctx, "SELECT * FROM sums").await;
         // Ids 7 and 12 are in both files, and still one row each.
+        assert_eq!(want.len(), 6, "{want:?}");
+        assert_eq!(got, want);
+
+        ctx.register_parquet(
+            GENRE_MASK_BY_MOVIELENS_ID.name,
+            genre_masks.to_str().unwrap(),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        let want = rows(&ctx, &render(&USER_GENRE_MASKS.as_step(), &params).unwrap()).await;
+        ctx.register_parquet("users", users_written.to_str().unwrap(), Default::default())
+            .await
+            .unwrap();
+        let got = rows(&ctx, "SELECT * FROM users").await;
+        // Users 1, 2, 4, 5, 7 and 8; user 1's rows of id 7 come in two runs.
         assert_eq!(want.len(), 6, "{want:?}");
         assert_eq!(got, want);
     }

@@ -34,7 +34,7 @@ use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 
 use super::parse::{HEADER, RatingsColumns};
-use super::per_id::{PerIdFold, PerIdSums, compile_rule};
+use super::per_id::{GenreMasks, PerIdFold, PerIdSums, compile_rule};
 
 /// The longest first line read while looking for the header's line break.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -134,10 +134,13 @@ impl FileSource for RatingsCsvSource {
                         groups.len()
                     )));
                 }
-                let out =
-                    Path::parse(&sums.out).map_err(|e| DataFusionError::External(Box::new(e)))?;
-                let fold = PerIdFold::new(compile_rule(&sums.valid_rating)?, out);
-                Some(Arc::new(ScanSums::new(fold, groups[0].len())))
+                let fold =
+                    PerIdFold::new(compile_rule(&sums.valid_rating)?, store_path(&sums.out)?);
+                let user_masks = match &sums.user_masks {
+                    Some(files) => Some((store_path(&files.genre_masks)?, store_path(&files.out)?)),
+                    None => None,
+                };
+                Some(Arc::new(ScanSums::new(fold, groups[0].len(), user_masks)))
             }
             None if self.keep == Keep::Valid => {
                 return Err(DataFusionError::Internal(
@@ -198,11 +201,21 @@ struct RatingsOpener {
     keep: Keep,
 }
 
+/// A path of the lake's store, as the plan carries it.
+fn store_path(path: &str) -> Result<Path> {
+    Path::parse(path).map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
 /// The per-id sums of one scan, shared by the readers of its files (the
 /// stream opens the next file while it reads the current one); written by the
 /// reader that finishes the last file.
 struct ScanSums {
     state: Mutex<ScanSumsState>,
+    /// Where the genre mask of each id is read from, and the users' masks
+    /// written to, when the scan gathers them.
+    user_masks: Option<(Path, Path)>,
+    /// Set once the fold has the genre masks (read by the first file opened).
+    masks_read: tokio::sync::OnceCell<()>,
 }
 
 struct ScanSumsState {
@@ -213,13 +226,52 @@ struct ScanSumsState {
 }
 
 impl ScanSums {
-    fn new(fold: PerIdFold, files: usize) -> Self {
+    fn new(fold: PerIdFold, files: usize, user_masks: Option<(Path, Path)>) -> Self {
         Self {
             state: Mutex::new(ScanSumsState {
                 fold: Some(fold),
                 files_left: files,
             }),
+            user_masks,
+            masks_read: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Gives the fold the genre mask of each id, before it takes any row.
+    async fn read_genre_masks(&self, store: &dyn ObjectStore) -> Result<()> {
+        let Some((from, out)) = &self.user_masks else {
+            return Ok(());
+        };
+        self.masks_read
+            .get_or_try_init(|| async {
+                let fail = |e: &dyn fmt::Display| {
+                    DataFusionError::Execution(format!(
+                        "reading the genre masks by MovieLens id from {from}: {e}"
+                    ))
+                };
+                let bytes = store
+                    .get(from)
+                    .await
+                    .map_err(|e| fail(&e))?
+                    .bytes()
+                    .await
+                    .map_err(|e| fail(&e))?;
+                let batches =
+                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+                        .and_then(|b| b.build())
+                        .map_err(|e| fail(&e))?
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                        .map_err(|e| fail(&e))?;
+                let masks = GenreMasks::from_batches(&batches)?;
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                state.fold = state
+                    .fold
+                    .take()
+                    .map(|fold| fold.with_user_masks(masks, out.clone()));
+                Ok(())
+            })
+            .await
+            .map(|_| ())
     }
 
     /// Adds a batch; returns the rule's verdict on each row.
@@ -300,6 +352,9 @@ impl FileReader {
         sums: Option<Arc<ScanSums>>,
         keep: Keep,
     ) -> Result<Self> {
+        if let Some(sums) = &sums {
+            sums.read_genre_masks(store.as_ref()).await?;
+        }
         let location = file.object_meta.location;
         let got = store.get(&location).await.map_err(|e| {
             DataFusionError::Execution(format!("opening ratings file {location}: {e}"))

@@ -284,6 +284,7 @@ mod tests {
         let per_id = PerIdSums {
             out: sums.prefix().to_string(),
             valid_rating: RULE.into(),
+            user_masks: None,
         };
         let ctx = SessionContext::new();
         let tapped = RatingsTable::new(vec![file.clone()]).with_per_id_sums(Some(per_id));

@@ -38,14 +38,23 @@ pub use registry::{
     Which, curated_run, local_curated_context, register_curated, register_inputs, register_staged,
     staging_for, staging_of,
 };
-use registry::{per_file_key, register_parquet, register_ratings_per_file};
+use registry::{register_parquet, register_side_table};
 pub use steps::{
-    RATINGS_PER_FILE, SIDE_TABLES, SideTable, Step, Write, dependencies, find_step, render, steps,
+    GENRE_MASK_BY_MOVIELENS_ID, RATINGS_PER_FILE, SIDE_TABLES, SideTable, SideWrite, Step,
+    USER_GENRE_MASKS, Write, dependencies, find_step, render, steps,
 };
 use write::{SINGLE_FILE, ratings_parts, write_sharded, write_with_retries};
 
 /// genre_popularity.sql gives every genre one bit of a BIGINT (sign bit unused).
 const MAX_GENRES: u64 = 63;
+
+/// `{{genre_bit}}`: the bit of a genre in the masks of genre_popularity.sql
+/// and genre_mask_by_movielens_id.sql, over dim_genre's rows: 1, 2, 4, ... in
+/// the order of the genres' names. One text for both, so their bits agree.
+/// A BIGINT shift, not power(2, row_number() - 1): that subtraction is typed
+/// Decimal128(21,0) by DataFusion 55 and power() would go through floats.
+pub const GENRE_BIT: &str = "CAST(1 AS BIGINT) << \
+     (CAST(row_number() OVER (ORDER BY genre) AS BIGINT) - CAST(1 AS BIGINT))";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {
@@ -112,6 +121,7 @@ fn base_params(settings: &Settings) -> Vec<(&'static str, String)> {
             "percentile",
             format!("{:?}", settings.answers.min_ratings_percentile),
         ),
+        ("genre_bit", GENRE_BIT.into()),
     ]
 }
 
@@ -160,8 +170,10 @@ pub async fn explain(
     register_inputs(ctx, lake, &staging).await?;
     let curated = lake.current(Zone::Curated).await?;
     register_curated(ctx, lake, &curated).await?;
-    if steps::mentions(step.sql, RATINGS_PER_FILE.name) {
-        register_ratings_per_file(ctx, lake, &curated.run_id).await?;
+    for side in SIDE_TABLES {
+        if steps::mentions(step.sql, side.name) {
+            register_side_table(ctx, lake, &curated.run_id, side).await?;
+        }
     }
     let mut params = step_params(ctx, settings, &staging, step).await?;
     params.push(("ratings", "raw_ratings".into()));
@@ -337,18 +349,7 @@ async fn run_step(
         match step.write {
             Write::ShardedByRatingsPart => {
                 let single_task = &crate::engine::job_session(&engine.single_task, step.table);
-                let per_file = per_file_key(run_id);
-                write_sharded(
-                    single_task,
-                    lake,
-                    settings,
-                    staging,
-                    &key,
-                    &per_file,
-                    step,
-                    &params,
-                )
-                .await
+                write_sharded(single_task, lake, settings, staging, run_id, step, &params).await
             }
             Write::OneFile => {
                 // Earlier files (another attempt's, an older layout's) must not survive.
@@ -365,8 +366,10 @@ async fn run_step(
     register_parquet(&engine.ctx, step.table, url.clone()).await?;
     register_parquet(&engine.single_task, step.table, url).await?;
     if step.write == Write::ShardedByRatingsPart {
-        register_ratings_per_file(&engine.ctx, lake, run_id).await?;
-        register_ratings_per_file(&engine.single_task, lake, run_id).await?;
+        for side in SIDE_TABLES {
+            register_side_table(&engine.ctx, lake, run_id, side).await?;
+            register_side_table(&engine.single_task, lake, run_id, side).await?;
+        }
     }
     let secs = started.elapsed().as_secs_f64();
     info!(
@@ -433,8 +436,13 @@ mod tests {
         }
         let of = |t: &str| dependencies(find_step(t).unwrap());
         assert_eq!(of("dim_movie"), Vec::<&str>::new());
-        assert_eq!(of("fact_rating"), vec!["dim_movie"]);
+        // Its scans read genre_mask_by_movielens_id, written in its step.
+        assert_eq!(
+            of("fact_rating"),
+            vec!["dim_movie", "movie_genre", "dim_genre"]
+        );
         assert_eq!(of("dim_date"), vec!["dim_movie", "fact_rating", "dim_cpi"]);
+        // Its users' masks come from fact_rating's scan (user_genre_masks).
         assert_eq!(
             of("genre_popularity"),
             vec![

@@ -5,7 +5,7 @@
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use super::TransformError;
-use super::steps::RATINGS_PER_FILE;
+use super::steps::SideTable;
 use super::write::{ratings_parts, register_ratings};
 use crate::lake::{Lake, Published, Zone};
 use crate::staging::STAGED_TABLES;
@@ -101,24 +101,21 @@ pub async fn register_inputs(
     Ok(())
 }
 
-/// The folder of a curated run's [`RATINGS_PER_FILE`] sums: beside its
-/// tables, its name marked (like `_redshift`) as no table of the run.
-pub(super) fn per_file_key(run_id: &str) -> String {
-    Lake::table_key(
-        Zone::Curated,
-        run_id,
-        &format!("_{}", RATINGS_PER_FILE.name),
-    )
+/// The folder of a curated run's side table `side`: beside its tables, its
+/// name marked (like `_redshift`) as no table of the run.
+pub(super) fn side_table_key(run_id: &str, side: &SideTable) -> String {
+    Lake::table_key(Zone::Curated, run_id, &format!("_{}", side.name))
 }
 
-/// Registers the run's [`RATINGS_PER_FILE`] sums under that name.
-pub(super) async fn register_ratings_per_file(
+/// Registers the run's side table `side` under its name.
+pub(super) async fn register_side_table(
     ctx: &SessionContext,
     lake: &Lake,
     run_id: &str,
+    side: &SideTable,
 ) -> Result<(), TransformError> {
-    let url = lake.url(&per_file_key(run_id)) + "/";
-    register_parquet(ctx, RATINGS_PER_FILE.name, url).await
+    let url = lake.url(&side_table_key(run_id, side)) + "/";
+    register_parquet(ctx, side.name, url).await
 }
 
 /// Registers every table of the curated run `curated`, for readers.

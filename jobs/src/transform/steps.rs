@@ -24,8 +24,8 @@ pub enum Write {
     OneFile,
     /// One job and one file per share of the raw ratings parts: Ballista
     /// writes a job's output from a single task, so the table that reads every
-    /// rating is written by several jobs side by side. Its scan also writes
-    /// [`RATINGS_PER_FILE`].
+    /// rating is written by several jobs side by side. It also writes the
+    /// [`SIDE_TABLES`]: its scans write most of them.
     ShardedByRatingsPart,
 }
 
@@ -37,20 +37,56 @@ pub struct SideTable {
     /// The SQL that defines its rows.
     pub file: &'static str,
     pub sql: &'static str,
+    pub written: SideWrite,
 }
 
+/// When and by whom a side table is written: all of them by the
+/// [`Write::ShardedByRatingsPart`] step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SideWrite {
+    /// By its SQL, one file, before the shards: their scans read it.
+    BeforeTheScans,
+    /// By the scans of the shards as they read the ratings, one file per
+    /// shard; by its SQL over the shard's parts for a shard whose scan did
+    /// not write it.
+    ByEachScan,
+}
+
+/// The genres of the movie each MovieLens id reaches, as a mask: read by the
+/// fact's scans to fold [`USER_GENRE_MASKS`].
+pub const GENRE_MASK_BY_MOVIELENS_ID: SideTable = SideTable {
+    name: "genre_mask_by_movielens_id",
+    file: "jobs/sql/curated/genre_mask_by_movielens_id.sql",
+    sql: include_str!("../../sql/curated/genre_mask_by_movielens_id.sql"),
+    written: SideWrite::BeforeTheScans,
+};
+
 /// The ratings of each fact_rating shard's raw ratings files summed per
-/// MovieLens id: written by the scans of the [`Write::ShardedByRatingsPart`]
-/// step, one file per shard (see
-/// [`crate::ratings_csv::per_id`]), read by ratings_by_movielens_id.
+/// MovieLens id (see [`crate::ratings_csv::per_id`]), read by
+/// ratings_by_movielens_id.
 pub const RATINGS_PER_FILE: SideTable = SideTable {
     name: "ratings_per_file",
     file: "jobs/sql/curated/ratings_per_file.sql",
     sql: include_str!("../../sql/curated/ratings_per_file.sql"),
+    written: SideWrite::ByEachScan,
 };
 
-/// Every side table (what exists besides the catalogue's tables).
-pub const SIDE_TABLES: &[SideTable] = &[RATINGS_PER_FILE];
+/// The genres each user of a fact_rating shard rated, as a mask, read by
+/// genre_popularity.
+pub const USER_GENRE_MASKS: SideTable = SideTable {
+    name: "user_genre_masks",
+    file: "jobs/sql/curated/user_genre_masks.sql",
+    sql: include_str!("../../sql/curated/user_genre_masks.sql"),
+    written: SideWrite::ByEachScan,
+};
+
+/// Every side table (what exists besides the catalogue's tables), in the
+/// order they are written.
+pub const SIDE_TABLES: &[SideTable] = &[
+    GENRE_MASK_BY_MOVIELENS_ID,
+    RATINGS_PER_FILE,
+    USER_GENRE_MASKS,
+];
 
 impl SideTable {
     /// Its one-step rendering, as a [`Step`] (for [`render`] and errors).
@@ -101,24 +137,40 @@ pub fn find_step(table: &str) -> Option<&'static Step> {
 }
 
 /// The steps whose tables `step` reads, found by name in its SQL and its
-/// params query outside comments (the way dbt finds a model's refs); reading
-/// [`RATINGS_PER_FILE`] is reading the step whose scan writes it.
+/// params query outside comments (the way dbt finds a model's refs). Reading
+/// a side table its scans write is reading the sharded step; the sharded step
+/// also reads what the side tables written before its scans read.
 pub fn dependencies(step: &Step) -> Vec<&'static str> {
-    let sql = format!("{}\n{}", step.sql, step.params_sql.unwrap_or(""));
+    let code = code_of(&format!("{}\n{}", step.sql, step.params_sql.unwrap_or("")));
+    let mut read = code.clone();
+    if step.write == Write::ShardedByRatingsPart {
+        for side in SIDE_TABLES {
+            if side.written == SideWrite::BeforeTheScans {
+                read.push('\n');
+                read.push_str(&code_of(side.sql));
+            }
+        }
+    }
+    let reads_from_scans = SIDE_TABLES
+        .iter()
+        .any(|side| side.written == SideWrite::ByEachScan && mentions(&code, side.name));
+    steps()
+        .filter(|other| {
+            let writes_side_tables = other.write == Write::ShardedByRatingsPart;
+            other.table != step.table
+                && (mentions(&read, other.table) || (reads_from_scans && writes_side_tables))
+        })
+        .map(|other| other.table)
+        .collect()
+}
+
+/// `sql` without its comments.
+fn code_of(sql: &str) -> String {
     let code: Vec<&str> = sql
         .lines()
         .map(|line| line.split("--").next().unwrap_or(""))
         .collect();
-    let code = code.join("\n");
-    let reads_per_file = mentions(&code, RATINGS_PER_FILE.name);
-    steps()
-        .filter(|other| {
-            let writes_per_file = other.write == Write::ShardedByRatingsPart;
-            other.table != step.table
-                && (mentions(&code, other.table) || (reads_per_file && writes_per_file))
-        })
-        .map(|other| other.table)
-        .collect()
+    code.join("\n")
 }
 
 /// Whether `name` occurs in `code` as a whole identifier.

@@ -12,12 +12,16 @@ use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::prelude::SessionContext;
 use tracing::{info, warn};
 
+use super::registry::{register_side_table, side_table_key};
 use super::retry::is_retryable;
-use super::steps::RATINGS_PER_FILE;
+use super::steps::{
+    GENRE_MASK_BY_MOVIELENS_ID, RATINGS_PER_FILE, SIDE_TABLES, SideTable, SideWrite,
+    USER_GENRE_MASKS,
+};
 use super::{Step, TransformError, render, step_error, valid_rating};
 use crate::config::Settings;
-use crate::lake::{Lake, Published};
-use crate::ratings_csv::{PerIdSums, RatingsFile, RatingsTable};
+use crate::lake::{Lake, Published, Zone};
+use crate::ratings_csv::{PerIdSums, RatingsFile, RatingsTable, UserMaskFiles};
 
 /// [`write_table`] with bounded retries and exponential backoff, each logged.
 pub(super) async fn write_with_retries(
@@ -188,29 +192,39 @@ pub(super) fn register_ratings(
 /// one task from CSV to parquet and its rows never go to disk in between.
 /// Each shard retries on its own.
 ///
-/// Each shard's scan also writes the per-id sums of its parts, as
-/// `shard-NNN.parquet` under `per_file_key` ([`RATINGS_PER_FILE`]); a shard
-/// left without them has its parts summed by that SQL.
-#[allow(clippy::too_many_arguments)]
+/// The [`SIDE_TABLES`] are written here too, each in its own folder of the
+/// run. [`GENRE_MASK_BY_MOVIELENS_ID`] first, by its SQL: the scans read it.
+/// Then each shard's scan writes, as `shard-NNN.parquet`, the per-id sums
+/// ([`RATINGS_PER_FILE`]) and the users' genre masks ([`USER_GENRE_MASKS`])
+/// of its parts; a shard left without them has its parts run through their
+/// SQL.
 pub(super) async fn write_sharded(
     ctx: &SessionContext,
     lake: &Lake,
     settings: &Settings,
     staging: &Published,
-    key: &str,
-    per_file_key: &str,
+    run_id: &str,
     step: &Step,
     params: &[(&str, String)],
 ) -> Result<u64, TransformError> {
+    let key = Lake::table_key(Zone::Curated, run_id, step.table);
     let parts = ratings_parts(lake, staging).await?;
     let shards = settings
         .engine
         .fact_write_shards
         .clamp(1, parts.len().max(1));
     // Shards of an earlier attempt with another shard count must not survive,
-    // nor sums of another attempt's shards.
-    lake.delete_prefix(key).await?;
-    lake.delete_prefix(per_file_key).await?;
+    // nor side tables of another attempt's shards.
+    lake.delete_prefix(&key).await?;
+    for side in SIDE_TABLES {
+        lake.delete_prefix(&side_table_key(run_id, side)).await?;
+    }
+    let masks = GENRE_MASK_BY_MOVIELENS_ID;
+    let masks_file = format!("{}/{SINGLE_FILE}", side_table_key(run_id, &masks));
+    let masks_step = masks.as_step();
+    let masks_sql = render(&masks_step, params)?;
+    write_with_retries(ctx, lake, settings, &masks_file, &masks_step, &masks_sql).await?;
+    register_side_table(ctx, lake, run_id, &masks).await?;
     let valid_rating = valid_rating::predicate_for_staging(&staging.published_at);
     let shards: Vec<Shard> = (0..shards)
         .map(|k| Shard {
@@ -218,12 +232,23 @@ pub(super) async fn write_sharded(
             parts: parts.iter().skip(k).step_by(shards).cloned().collect(),
         })
         .collect();
+    let side_file = |side: &SideTable, shard: &Shard| {
+        store_path(
+            lake,
+            &format!("{}/{}", side_table_key(run_id, side), shard.name),
+        )
+    };
     let jobs = shards.iter().enumerate().map(|(k, shard)| {
         let valid_rating = valid_rating.clone();
+        let (key, masks_file) = (&key, &masks_file);
         async move {
             let per_id = PerIdSums {
-                out: store_path(lake, &format!("{per_file_key}/{}", shard.name))?,
+                out: side_file(&RATINGS_PER_FILE, shard)?,
                 valid_rating,
+                user_masks: Some(UserMaskFiles {
+                    genre_masks: store_path(lake, masks_file)?,
+                    out: side_file(&USER_GENRE_MASKS, shard)?,
+                }),
             };
             let name = format!("raw_ratings_shard_{k}");
             register_ratings(ctx, lake, &name, &shard.parts, Some(per_id))?;
@@ -249,12 +274,16 @@ pub(super) async fn write_sharded(
         parts = parts.len(),
         "sharded write done"
     );
-    sum_shards_left_unsummed(ctx, lake, settings, &shards, per_file_key, &valid_rating).await?;
+    for side in SIDE_TABLES {
+        if side.written == SideWrite::ByEachScan {
+            write_shards_left_unwritten(ctx, lake, settings, &shards, run_id, side, params).await?;
+        }
+    }
     Ok(rows.into_iter().sum())
 }
 
 /// One of fact_rating's shards: the raw ratings parts it reads, and the name
-/// of both its fact file and its per-id sums.
+/// of its fact file and of its files of each side table.
 struct Shard {
     name: String,
     parts: Vec<(String, u64)>,
@@ -264,53 +293,54 @@ struct Shard {
 fn store_path(lake: &Lake, key: &str) -> Result<String, TransformError> {
     let url = lake.url(key);
     let parsed = ListingTableUrl::parse(&url).map_err(|source| TransformError::Register {
-        name: RATINGS_PER_FILE.name.into(),
+        name: key.into(),
         url: url.clone(),
         source,
     })?;
     Ok(parsed.prefix().to_string())
 }
 
-/// Writes, with [`RATINGS_PER_FILE`]'s SQL, the per-id sums of every shard
-/// whose sums its scan did not write. A scan writes them only once it has
-/// read its files to the end, and DataFusion may stop reading early: a join
-/// whose other side is empty (no rating reaches a movie) has no use for the
-/// ratings. Normally none is missing, and this only lists the folder.
-async fn sum_shards_left_unsummed(
+/// Writes, with `side`'s SQL, its file of every shard whose scan did not
+/// write it. A scan writes them only once it has read its files to the end,
+/// and DataFusion may stop reading early: a join whose other side is empty
+/// (no rating reaches a movie) has no use for the ratings. Normally none is
+/// missing, and this only lists the folder.
+async fn write_shards_left_unwritten(
     ctx: &SessionContext,
     lake: &Lake,
     settings: &Settings,
     shards: &[Shard],
-    per_file_key: &str,
-    valid_rating: &str,
+    run_id: &str,
+    side: &SideTable,
+    params: &[(&str, String)],
 ) -> Result<(), TransformError> {
+    let folder = side_table_key(run_id, side);
     let written: BTreeSet<String> = lake
-        .list(per_file_key)
+        .list(&folder)
         .await?
         .into_iter()
         .map(|(k, _)| k)
         .collect();
-    let step = RATINGS_PER_FILE.as_step();
+    let step = side.as_step();
     for shard in shards {
-        let sums_key = format!("{per_file_key}/{}", shard.name);
-        if written.contains(&sums_key) {
+        let file = format!("{folder}/{}", shard.name);
+        if written.contains(&file) {
             continue;
         }
         warn!(
             shard = shard.name,
             parts = shard.parts.len(),
-            sums = sums_key,
-            "no per-id sums from the fact's scan; summing the shard's parts with {}",
+            file,
+            "no {} from the fact's scan; running {} over the shard's parts",
+            side.name,
             step.file
         );
-        let name = "raw_ratings_unsummed";
+        let name = "raw_ratings_unscanned";
         register_ratings(ctx, lake, name, &shard.parts, None)?;
-        let params = [
-            ("ratings", name.to_string()),
-            ("valid_rating", valid_rating.to_string()),
-        ];
+        let mut params = params.to_vec();
+        params.push(("ratings", name.to_string()));
         let sql = render(&step, &params)?;
-        write_with_retries(ctx, lake, settings, &sums_key, &step, &sql).await?;
+        write_with_retries(ctx, lake, settings, &file, &step, &sql).await?;
     }
     Ok(())
 }
