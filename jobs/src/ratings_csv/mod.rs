@@ -2,10 +2,12 @@
 //! scale). DataFusion's general CSV reader spent about 40% of fact_rating's
 //! time parsing it. This reader knows the four numeric columns and parses them
 //! in one pass over the bytes, once per run: the scan that reads them for
-//! fact_rating also sums them per id for ratings_by_movielens_id.
+//! fact_rating also sums them per id for ratings_by_movielens_id, and gathers
+//! each user's genres for genre_popularity.
 //!
 //! - [`parse`]: lines into Arrow columns;
-//! - [`per_id`]: the scanned ratings summed per MovieLens id, in the scan;
+//! - [`per_id`]: the scanned ratings summed per MovieLens id, and each user's
+//!   genres, in the scan;
 //! - [`scan`]: the file source DataFusion's file scan reads them with;
 //! - [`table`]: the table provider that plans the scan (a group of files per
 //!   partition, one group when it sums per id).

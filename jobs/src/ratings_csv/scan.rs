@@ -60,7 +60,8 @@ pub enum Keep {
 
 /// The scan of ratings files: one partition per file group, and with
 /// `per_id` (then one group) the per-id sums of all its files written to
-/// `per_id.out` (see [`super::per_id`]).
+/// `per_id.out`, and its users' genre masks where `per_id.user_masks` says
+/// (see [`super::per_id`]).
 /// The table plans it, and the codec rebuilds it on the far side of the wire.
 pub fn ratings_scan(
     store: ObjectStoreUrl,
@@ -92,7 +93,8 @@ pub struct RatingsCsvSource {
 }
 
 impl RatingsCsvSource {
-    /// Where and by which rule it writes per-id sums, if it does.
+    /// Where and by which rule it writes per-id sums (and users' genre
+    /// masks), if it does.
     pub fn per_id(&self) -> Option<&PerIdSums> {
         self.per_id.as_ref()
     }
@@ -137,7 +139,10 @@ impl FileSource for RatingsCsvSource {
                 let fold =
                     PerIdFold::new(compile_rule(&sums.valid_rating)?, store_path(&sums.out)?);
                 let user_masks = match &sums.user_masks {
-                    Some(files) => Some((store_path(&files.genre_masks)?, store_path(&files.out)?)),
+                    Some(files) => Some(MaskPaths {
+                        genre_masks: store_path(&files.genre_masks)?,
+                        out: store_path(&files.out)?,
+                    }),
                     None => None,
                 };
                 Some(Arc::new(ScanSums::new(fold, groups[0].len(), user_masks)))
@@ -211,11 +216,17 @@ fn store_path(path: &str) -> Result<Path> {
 /// reader that finishes the last file.
 struct ScanSums {
     state: Mutex<ScanSumsState>,
-    /// Where the genre mask of each id is read from, and the users' masks
-    /// written to, when the scan gathers them.
-    user_masks: Option<(Path, Path)>,
+    /// Where the scan reads each id's genre mask and writes its users'
+    /// masks, when it gathers them.
+    user_masks: Option<MaskPaths>,
     /// Set once the fold has the genre masks (read by the first file opened).
     masks_read: tokio::sync::OnceCell<()>,
+}
+
+/// [`super::UserMaskFiles`] as paths of the store.
+struct MaskPaths {
+    genre_masks: Path,
+    out: Path,
 }
 
 struct ScanSumsState {
@@ -226,7 +237,7 @@ struct ScanSumsState {
 }
 
 impl ScanSums {
-    fn new(fold: PerIdFold, files: usize, user_masks: Option<(Path, Path)>) -> Self {
+    fn new(fold: PerIdFold, files: usize, user_masks: Option<MaskPaths>) -> Self {
         Self {
             state: Mutex::new(ScanSumsState {
                 fold: Some(fold),
@@ -239,7 +250,11 @@ impl ScanSums {
 
     /// Gives the fold the genre mask of each id, before it takes any row.
     async fn read_genre_masks(&self, store: &dyn ObjectStore) -> Result<()> {
-        let Some((from, out)) = &self.user_masks else {
+        let Some(MaskPaths {
+            genre_masks: from,
+            out,
+        }) = &self.user_masks
+        else {
             return Ok(());
         };
         self.masks_read
