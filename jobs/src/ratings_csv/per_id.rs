@@ -532,10 +532,27 @@ mod tests {
         lines
     }
 
+    /// The rows `side`'s SQL gives in `ctx`, and the rows of the file a scan
+    /// wrote for it.
+    async fn sql_and_scan_rows(
+        ctx: &SessionContext,
+        side: &crate::transform::SideTable,
+        params: &[(&str, String)],
+        written: &std::path::Path,
+    ) -> (Vec<String>, Vec<String>) {
+        let sql = crate::transform::render(&side.as_step(), params).unwrap();
+        let want = rows(ctx, &sql).await;
+        let table = format!("written_{}", side.name);
+        ctx.register_parquet(&table, written.to_str().unwrap(), Default::default())
+            .await
+            .unwrap();
+        let got = rows(ctx, &format!("SELECT * FROM {table}")).await;
+        (want, got)
+    }
+
     #[tokio::test]
     async fn the_scan_writes_for_all_its_files_what_their_sql_gives() {
         use crate::ratings_csv::{RatingsFile, RatingsTable};
-        use crate::transform::render;
         use crate::transform::{GENRE_MASK_BY_MOVIELENS_ID, RATINGS_PER_FILE, USER_GENRE_MASKS};
         use datafusion::datasource::listing::ListingTableUrl;
 
@@ -605,27 +622,17 @@ mod tests {
             ("ratings", "both".to_string()),
             ("valid_rating", RULE.to_string()),
         ];
-        let want = rows(&ctx, &render(&RATINGS_PER_FILE.as_step(), &params).unwrap()).await;
-        ctx.register_parquet("sums", written.to_str().unwrap(), Default::default())
-            .await
-            .unwrap();
-        let got = rows(&ctx, "SELECT * FROM sums").await;
+        let (want, got) = sql_and_scan_rows(&ctx, &RATINGS_PER_FILE, &params, &written).await;
         // Ids 7 and 12 are in both files, and still one row each.
         assert_eq!(want.len(), 6, "{want:?}");
         assert_eq!(got, want);
 
-        ctx.register_parquet(
-            GENRE_MASK_BY_MOVIELENS_ID.name,
-            genre_masks.to_str().unwrap(),
-            Default::default(),
-        )
-        .await
-        .unwrap();
-        let want = rows(&ctx, &render(&USER_GENRE_MASKS.as_step(), &params).unwrap()).await;
-        ctx.register_parquet("users", users_written.to_str().unwrap(), Default::default())
+        let masks_table = GENRE_MASK_BY_MOVIELENS_ID.name;
+        let masks_file = genre_masks.to_str().unwrap();
+        ctx.register_parquet(masks_table, masks_file, Default::default())
             .await
             .unwrap();
-        let got = rows(&ctx, "SELECT * FROM users").await;
+        let (want, got) = sql_and_scan_rows(&ctx, &USER_GENRE_MASKS, &params, &users_written).await;
         // Users 1, 2, 4, 5, 7 and 8; user 1's rows of id 7 come in two runs.
         assert_eq!(want.len(), 6, "{want:?}");
         assert_eq!(got, want);
