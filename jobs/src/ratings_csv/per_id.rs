@@ -155,15 +155,8 @@ impl GenreMasks {
             let rows = ids.iter().zip(masks.iter());
             by_id.extend(rows.filter_map(|(id, mask)| Some((id?, mask?))));
         }
-        by_id.sort_unstable();
         // The SQL gives one row per id; were there two, both count.
-        by_id.dedup_by(|next, kept| {
-            let same = next.0 == kept.0;
-            if same {
-                kept.1 |= next.1;
-            }
-            same
-        });
+        or_by_key(&mut by_id);
         Ok(Self { by_id })
     }
 
@@ -171,6 +164,18 @@ impl GenreMasks {
         id.and_then(|id| self.by_id.binary_search_by_key(&id, |&(i, _)| i).ok())
             .map_or(0, |at| self.by_id[at].1)
     }
+}
+
+/// Sorts (key, mask) pairs by key and ORs the masks of a key into one pair.
+fn or_by_key(pairs: &mut Vec<(i64, i64)>) {
+    pairs.sort_unstable_by_key(|&(key, _)| key);
+    pairs.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            kept.1 |= next.1;
+        }
+        same
+    });
 }
 
 /// The users' genre masks of one scan, gathered as its valid rows pass.
@@ -199,15 +204,9 @@ impl UserMasks {
 
     /// One row per user with a genre, by user.
     fn batch(&mut self) -> Result<RecordBatch> {
-        self.done.extend(self.current.take());
-        self.done.sort_unstable_by_key(|&(user, _)| user);
-        let mut users: Vec<(i64, i64)> = Vec::with_capacity(self.done.len());
-        for &(user, mask) in &self.done {
-            match users.last_mut() {
-                Some((last, m)) if *last == user => *m |= mask,
-                _ => users.push((user, mask)),
-            }
-        }
+        let mut users = std::mem::take(&mut self.done);
+        users.extend(self.current.take());
+        or_by_key(&mut users);
         // As the SQL's inner join: a user whose ratings reach no genre has no row.
         users.retain(|&(_, mask)| mask != 0);
         let ids: Int64Array = users.iter().map(|&(u, _)| Some(u)).collect();
@@ -343,8 +342,9 @@ impl PerIdFold {
                 let rows = slots.iter().zip(&pending).zip(&self.pending_users);
                 for ((&slot, &(_, rating)), &user) in rows {
                     let sums = &mut self.sums[slot as usize];
-                    sums.add(valid(rating));
-                    if !rating.is_nan() {
+                    let rating = valid(rating);
+                    sums.add(rating);
+                    if rating.is_some() {
                         users.add(user, sums.genre_mask);
                     }
                 }
@@ -424,20 +424,13 @@ impl PerIdFold {
         Ok(RecordBatch::try_new(per_file_schema(), columns)?)
     }
 
-    /// The users' genre masks as one batch, by user; `None` when it does not
-    /// gather them.
-    pub fn user_masks_batch(&mut self) -> Result<Option<RecordBatch>> {
-        self.add_pending();
-        self.user_masks.as_mut().map(UserMasks::batch).transpose()
-    }
-
     /// Writes the sums, and the users' masks when it gathers them, to their
     /// files in `store`.
     pub async fn write(mut self, store: &dyn ObjectStore) -> Result<()> {
-        if let Some(batch) = self.user_masks_batch()? {
-            let out = self.user_masks.as_ref().map(|u| u.out.clone());
-            let out = out.expect("masks are gathered");
-            write_parquet(store, &out, &batch, "the users' genre masks").await?;
+        self.add_pending();
+        if let Some(users) = &mut self.user_masks {
+            let batch = users.batch()?;
+            write_parquet(store, &users.out, &batch, "the users' genre masks").await?;
         }
         let batch = self.batch()?;
         write_parquet(store, &self.out, &batch, "the per-id sums").await
@@ -586,12 +579,11 @@ mod tests {
             ],
         )
         .unwrap();
-        let mut bytes = Vec::new();
-        let mut writer =
-            parquet::arrow::ArrowWriter::try_new(&mut bytes, masks.schema(), None).unwrap();
-        writer.write(&masks).unwrap();
-        writer.close().unwrap();
-        std::fs::write(&genre_masks, bytes).unwrap();
+        let local = object_store::local::LocalFileSystem::new();
+        let masks_path = Path::parse(store_path(&genre_masks)).unwrap();
+        write_parquet(&local, &masks_path, &masks, "the test's genre masks")
+            .await
+            .unwrap();
         let written = dir.path().join("sums").join("shard-000.parquet");
         let users_written = dir.path().join("users").join("shard-000.parquet");
         let per_id = PerIdSums {
