@@ -215,3 +215,12 @@ run "a_missing_package_is_rejected" {
   }
   expect_failures = [var.release_package]
 }
+
+run "nodes_reserve_the_service_ports" {
+  command = apply
+  assert {
+    condition = alltrue([for script in [module.cluster.scheduler_user_data, module.cluster.executor_user_data] :
+    strcontains(script, "net.ipv4.ip_local_reserved_ports = 50050-50053") && strcontains(script, "sysctl -q -p /etc/sysctl.d/60-movielens-ports.conf")])
+    error_message = "a node leaves its service ports in the ephemeral range: an outgoing connection may take one before the service binds it"
+  }
+}

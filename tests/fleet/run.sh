@@ -143,7 +143,9 @@ boot_host() {
     for c in systemd unified; do mkdir -p "/sys/fs/cgroup/$c/mlfleet/$h"; done
     (
         for c in systemd unified; do echo "$BASHPID" >"/sys/fs/cgroup/$c/mlfleet/$h/cgroup.procs"; done
-        exec systemd-nspawn -q -D "$state/$h/root" --boot --register=no --keep-unit \
+        # /proc/sys/net writable, as on a VM: it is the host's own network
+        # namespace, and the boot script reserves its service ports there.
+        SYSTEMD_NSPAWN_API_VFS_WRITABLE=network exec systemd-nspawn -q -D "$state/$h/root" --boot --register=no --keep-unit \
             --resolv-conf=off --machine="$h" --network-namespace-path="/run/netns/mlf-$h" \
             --console=pipe "$@"
     ) </dev/null >>"$state/$h/console.log" 2>&1 &
@@ -307,7 +309,7 @@ ec2_hosts_boot() {
     say "user data finished on every host $(($(date +%s) - started)) s after the first boot"
 }
 units_active() {
-    local ok=0 h unit
+    local ok=0 h unit reserved
     for h in sched exec1 exec2; do
         unit=movielens-executor
         [ "$h" = sched ] && unit=movielens-scheduler
@@ -316,6 +318,17 @@ units_active() {
         else
             fail "$h: $unit is not active"
             in_host "$h" journalctl -u "$unit" --no-pager -n 30 >&2
+            ok=1
+        fi
+    done
+    # Their service ports are kept out of the ephemeral range (node.sh.tftpl):
+    # an executor once failed to bind 50051 that its own connection held.
+    for h in sched exec1 exec2; do
+        reserved=$(in_host "$h" cat /proc/sys/net/ipv4/ip_local_reserved_ports)
+        if [ "$reserved" = 50050-50053 ]; then
+            say "$h: ports $reserved reserved"
+        else
+            fail "$h: reserved ports are '$reserved', not 50050-50053"
             ok=1
         fi
     done
