@@ -320,10 +320,8 @@ units_active() {
             in_host "$h" journalctl -u "$unit" --no-pager -n 30 >&2
             ok=1
         fi
-    done
-    # Their service ports are kept out of the ephemeral range (node.sh.tftpl):
-    # an executor once failed to bind 50051 that its own connection held.
-    for h in sched exec1 exec2; do
+        # Its service ports are kept out of the ephemeral range (node.sh.tftpl):
+        # an executor once failed to bind 50051 that its own connection held.
         reserved=$(in_host "$h" cat /proc/sys/net/ipv4/ip_local_reserved_ports)
         if [ "$reserved" = 50050-50053 ]; then
             say "$h: ports $reserved reserved"
