@@ -185,16 +185,20 @@ class LocalCluster(NamedTuple):
 
 @contextlib.contextmanager
 def local_cluster(env: dict, lake: Path, work: Path, bin_dir: Path, executors: int = 2,
-                  url: str = CLUSTER_URL):
+                  url: str = CLUSTER_URL, pinned: bool = True):
     """A scheduler and `executors` x 1 vcore (deploy/local/cluster.sh, which
-    returns once the scheduler lists them all) at `url` for the duration."""
+    returns once the scheduler lists them all) at `url` for the duration.
+    `pinned` binds each executor to a CPU of its own, as on a 1-vcore host;
+    unpinned, an executor of one task slot still spreads its runtime's and
+    writers' threads over every core."""
     cluster_dir = work / f"cluster-{executors}x1"
     cenv = dict(env, MOVIELENS_LAKE=str(lake), MOVIELENS_CLUSTER__EXECUTOR_VCORES="1",
                 MOVIELENS_CLUSTER__EXECUTOR_MEMORY_MB="4096", CLUSTER_DIR=str(cluster_dir),
                 MOVIELENS_BIN_DIR=str(bin_dir))
     script = str(REPO / "deploy" / "local" / "cluster.sh")
-    subprocess.run([script, "up", "--executors", str(executors), "--port", url.rsplit(":", 1)[1]], check=True,
-                   env=cenv, stdout=subprocess.DEVNULL)
+    pin = ["--pin"] if pinned else []
+    subprocess.run([script, "up", "--executors", str(executors), "--port", url.rsplit(":", 1)[1], *pin],
+                   check=True, env=cenv, stdout=subprocess.DEVNULL)
     try:
         yield LocalCluster(url, {p.stem: int(p.read_text()) for p in sorted(cluster_dir.glob("*.pid"))})
     finally:
@@ -345,6 +349,9 @@ def main() -> None:
                         help=f"any of {','.join(ENGINES)}")
     parser.add_argument("--work", type=Path, default=None, help="scratch directory (default: a temp dir)")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--unpinned", action="store_true",
+                        help="let each cluster executor run on every core (default: each is pinned "
+                             "to one CPU, as a 1-vcore host is)")
     parser.add_argument("--reference", action="store_true",
                         help="also check the published answers against the plain-Rust reference "
                              "(tests/answers_reference.rs; its test binary is built in release)")
@@ -371,7 +378,8 @@ def main() -> None:
         clusters = {}
         for engine in (e for e in engines if e in CLUSTER_EXECUTORS):
             executors, url = CLUSTER_EXECUTORS[engine]
-            clusters[engine] = stack.enter_context(local_cluster(env, lake, work, args.bin, executors, url))
+            clusters[engine] = stack.enter_context(local_cluster(env, lake, work, args.bin, executors, url,
+                                                                     pinned=not args.unpinned))
         for k in range(args.runs):
             for engine in engines:
                 log = work / f"{engine}.log"
@@ -416,7 +424,7 @@ def main() -> None:
     base = results[ENGINES[reference]]["median"]
     commit = commit_id()
     meta = {"scale": args.scale, "ratings": ratings, "ratings_csv_bytes": csv_bytes, "cores": os.cpu_count(),
-            "stage": staged, "reference_checked": args.reference,
+            "stage": staged, "reference_checked": args.reference, "executors_pinned": not args.unpinned,
             "publish": publish,
             "runs": args.runs, "commit": commit, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     lines = [f"# movielens benchmark, scale {args.scale} ({ratings:,} ratings, {csv_bytes / 1e6:.0f} MB CSV)",
@@ -424,7 +432,8 @@ def main() -> None:
              f"{meta['cores']} cores, {args.runs} rounds, each running every engine once in turn (medians), "
              f"commit {commit}, {meta['at']}. Ratio = engine time / {ENGINES[reference]} time. CPU s = user + "
              f"system of the engine's process tree (on a cluster, plus the scheduler's and executors' over "
-             f"the run). Stage (land + stage) {staged['secs']:.2f} s, peak RSS {staged['peak_rss'] / 2**20:.0f} MiB."
+             f"the run; each executor "
+             f"{'runs on every core' if args.unpinned else 'pinned to one CPU of its own'}). Stage (land + stage) {staged['secs']:.2f} s, peak RSS {staged['peak_rss'] / 2**20:.0f} MiB."
              + (f" Publish (every check over the last run) {publish['secs']:.2f} s, {publish['cpu_secs']:.1f} CPU s, "
                 f"peak RSS {publish['peak_rss'] / 2**20:.0f} MiB; published answers equal the "
                 "plain-Rust reference." if publish else ""),

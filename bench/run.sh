@@ -2,6 +2,7 @@
 # The benchmark in one command:
 #   bench/run.sh [--debug] [--scale 1.0] [--runs 3] [--engines embedded,cluster,duckdb,datafusion,spark]
 #   bench/run.sh --engines embedded,cluster1,cluster,duckdb   (strong scaling: 1 vs 2 executors x 1 vcore)
+#     (each executor is pinned to a CPU of its own, as on a 1-vcore host; --unpinned lets it use every core)
 #   bench/run.sh [--debug] --scaling [--scales 1.0,4.0] [--runs 3] [--engines embedded,cluster,duckdb]
 #   bench/run.sh --scale 10 --runs 1 --engines embedded,cluster --reference   (the scale-10 mode)
 # Builds the binaries (release; --debug uses the unoptimised ones, for a quick

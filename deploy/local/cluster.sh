@@ -2,10 +2,13 @@
 # A local Ballista cluster on loopback: one movielens-scheduler and N
 # movielens-executor processes, with logs and pid files under $CLUSTER_DIR.
 #
-#   deploy/local/cluster.sh up [--executors N] [--port 50050] [--config FILE]
+#   deploy/local/cluster.sh up [--executors N] [--port 50050] [--config FILE] [--pin]
 #   deploy/local/cluster.sh status
 #   deploy/local/cluster.sh down
 #
+# --pin binds executor i to CPU (i-1) mod nproc (taskset), as on a host of one
+# vcore: it then cannot borrow a second core for its runtime's and writers'
+# threads, which an unpinned executor with one task slot does.
 # Binaries come from $MOVIELENS_BIN_DIR (default: target/release, else target/debug).
 # Then: movielens transform --scheduler df://127.0.0.1:50050
 set -euo pipefail
@@ -45,12 +48,13 @@ registered_ports() {
 }
 
 up() {
-    local executors=2 port=50050 config=""
+    local executors=2 port=50050 config="" pin=0
     while [ $# -gt 0 ]; do
         case "$1" in
             --executors) executors="$2"; shift 2 ;;
             --port) port="$2"; shift 2 ;;
             --config) config="$2"; shift 2 ;;
+            --pin) pin=1; shift ;;
             *) die "unknown option $1 (see the header of this script)" ;;
         esac
     done
@@ -65,10 +69,16 @@ up() {
     echo $! >"$CLUSTER_DIR/scheduler.pid"
     wait_port 127.0.0.1 "$port" 20 || die "scheduler did not listen on $port; see $CLUSTER_DIR/scheduler.log"
 
-    local i p
+    local i p cpus
+    cpus=$(nproc)
+    local on_cpu=()
+    if [ "$pin" = 1 ]; then
+        command -v taskset >/dev/null || die "--pin needs taskset (Debian: apt-get install util-linux)"
+    fi
     for ((i = 1; i <= executors; i++)); do
         p=$((port + 2 * i))
-        MOVIELENS_CLUSTER__BIND_HOST=127.0.0.1 "$bin_dir/movielens-executor" "${cfg[@]}" \
+        [ "$pin" = 1 ] && on_cpu=(taskset -c $(((i - 1) % cpus)))
+        MOVIELENS_CLUSTER__BIND_HOST=127.0.0.1 "${on_cpu[@]}" "$bin_dir/movielens-executor" "${cfg[@]}" \
             --scheduler "127.0.0.1:$port" --port "$p" --external-host 127.0.0.1 --metrics-port $((p + 1000)) \
             --work-dir "$CLUSTER_DIR/executor-$i" \
             >"$CLUSTER_DIR/executor-$i.log" 2>&1 &
@@ -121,5 +131,5 @@ case "${1:-}" in
     up) shift; up "$@" ;;
     down) down ;;
     status) status ;;
-    *) die "usage: cluster.sh up [--executors N] [--port P] [--config FILE] | status | down" ;;
+    *) die "usage: cluster.sh up [--executors N] [--port P] [--config FILE] [--pin] | status | down" ;;
 esac
