@@ -227,6 +227,7 @@ impl PhysicalExtensionCodec for PhysicalCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::valid_rating::RatingRule;
     use datafusion_proto::physical_plan::DefaultPhysicalProtoConverter;
 
     fn ratings_table(n: u64) -> Arc<RatingsTable> {
@@ -243,6 +244,11 @@ mod tests {
         )
     }
 
+    const RULE: RatingRule = RatingRule {
+        first_epoch: 788_918_400,
+        last_epoch: 1_796_137_200,
+    };
+
     fn per_id() -> PerIdSums {
         PerIdSums {
             out: "lake/curated/runs/r1/_ratings_per_file/shard-000.parquet".into(),
@@ -251,7 +257,7 @@ mod tests {
                     .into(),
                 out: "lake/curated/runs/r1/_user_genre_masks/shard-000.parquet".into(),
             }),
-            valid_rating: "rating > 0".into(),
+            rule: RULE,
         }
     }
 
@@ -262,7 +268,9 @@ mod tests {
         );
         let state = ctx.state();
         // The per-id rule as the WHERE: the scan keeps only the rows it passes.
-        let rule = datafusion::prelude::col("rating").gt(datafusion::prelude::lit(0));
+        let schema =
+            datafusion::common::DFSchema::try_from(crate::ratings_csv::ratings_schema()).unwrap();
+        let rule = ctx.parse_sql_expr(&RULE.sql(), &schema).unwrap();
         let plan = ratings_table(3)
             .scan(&state, None, &[rule], None)
             .await

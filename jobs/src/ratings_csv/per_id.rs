@@ -17,7 +17,8 @@
 //!
 //! What the rows mean is defined in SQL, in
 //! `jobs/sql/curated/ratings_per_file.sql`: the same validity rule
-//! (`{{valid_rating}}`, compiled here from the same text), the same columns.
+//! (`{{valid_rating}}` is [`RatingRule::sql`], which the fold evaluates as
+//! [`RatingRule::verdicts`]), the same columns.
 //! The transform runs that SQL for the files of any scan that did not write
 //! its sums (a scan stopped early never writes them), and a test holds the two
 //! equal.
@@ -38,15 +39,13 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
-use datafusion::common::DFSchema;
 use datafusion::error::{DataFusionError, Result};
-use datafusion::physical_expr::PhysicalExpr;
-use datafusion::prelude::SessionContext;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::dense_group_by::DENSE_MAX_KEY;
+use crate::transform::valid_rating::RatingRule;
 
 /// What a scan that sums per id needs to know; it travels with the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,8 +53,8 @@ pub struct PerIdSums {
     /// The parquet file the sums of all the scan's files go to, as a path in
     /// the ratings files' store (the lake's).
     pub out: String,
-    /// The validity rule, as SQL over the four ratings columns.
-    pub valid_rating: String,
+    /// The validity rule the scan judges every rating by.
+    pub rule: RatingRule,
     /// Where the scan reads each id's genre mask and writes its users' masks,
     /// when it gathers them.
     pub user_masks: Option<UserMaskFiles>,
@@ -86,14 +85,6 @@ pub fn user_masks_schema() -> SchemaRef {
         Field::new("user_id", DataType::Int64, true),
         Field::new("genre_mask", DataType::Int64, true),
     ]))
-}
-
-/// The validity rule compiled against the ratings schema.
-pub fn compile_rule(sql: &str) -> Result<Arc<dyn PhysicalExpr>> {
-    let schema = DFSchema::try_from(super::ratings_schema())?;
-    let ctx = SessionContext::new();
-    let expr = ctx.parse_sql_expr(sql, &schema)?;
-    ctx.create_physical_expr(expr, &schema)
 }
 
 /// No slot yet for this id.
@@ -228,7 +219,7 @@ impl UserMasks {
 /// and the fold cost as much as the second parse it replaced. So the rows are
 /// held (id, rating) and added up a quarter million at a time.
 pub struct PerIdFold {
-    rule: Arc<dyn PhysicalExpr>,
+    rule: RatingRule,
     out: Path,
     /// Slot of each id 0 ..= DENSE_MAX_KEY (MovieLens ids are small and
     /// dense), grown as ids appear.
@@ -249,7 +240,7 @@ pub struct PerIdFold {
 }
 
 impl PerIdFold {
-    pub fn new(rule: Arc<dyn PhysicalExpr>, out: Path) -> Self {
+    pub fn new(rule: RatingRule, out: Path) -> Self {
         Self {
             rule,
             out,
@@ -362,17 +353,11 @@ impl PerIdFold {
     }
 
     /// Takes in a batch of the four ratings columns; returns the rule's verdict
-    /// on each row (NULL where a field it reads is missing), for a scan that
+    /// on each row (false where a field it reads is missing), for a scan that
     /// keeps only the valid rows.
     pub fn fold(&mut self, batch: &RecordBatch) -> Result<BooleanArray> {
         let rows = batch.num_rows();
-        let valid = self.rule.evaluate(batch)?.into_array(rows)?;
-        let valid = valid.as_boolean_opt().ok_or_else(|| {
-            DataFusionError::Internal(format!(
-                "the rating rule gave {}, not a boolean",
-                valid.data_type()
-            ))
-        })?;
+        let valid = self.rule.verdicts(batch)?;
         let users = batch.column(0).as_primitive::<Int64Type>();
         let ids = batch.column(1).as_primitive::<Int64Type>();
         let ratings = batch.column(2).as_primitive::<Float64Type>();
@@ -384,8 +369,7 @@ impl PerIdFold {
             }
         }
         for i in 0..rows {
-            // A NULL verdict (a field missing) is no pass, as in SQL's CASE WHEN.
-            let passes = valid.is_valid(i) && valid.value(i);
+            let passes = valid.value(i);
             if ids.is_null(i) {
                 // Not valid either: no user's genres come from it.
                 self.add(None, passes.then(|| ratings.value(i)));
@@ -401,7 +385,7 @@ impl PerIdFold {
         if self.pending.len() >= ROWS_PER_FOLD {
             self.add_pending();
         }
-        Ok(valid.clone())
+        Ok(valid)
     }
 
     /// The sums as one batch: ids in ascending order, then the unread ids' row.
@@ -458,10 +442,13 @@ async fn write_parquet(
 mod tests {
     use super::*;
     use crate::ratings_csv::parse::RatingsColumns;
+    use datafusion::prelude::SessionContext;
 
-    const RULE: &str = "(user_id IS NOT NULL AND movielens_id IS NOT NULL \
-         AND rated_epoch BETWEEN 788918400 AND 1796137200 \
-         AND rating BETWEEN 0.5 AND 5.0 AND rating * 2 = round(rating * 2))";
+    /// Ratings from 1995 to 2026-12-01T15:00:00Z.
+    const RULE: RatingRule = RatingRule {
+        first_epoch: 788_918_400,
+        last_epoch: 1_796_137_200,
+    };
 
     fn batch(lines: &str) -> RecordBatch {
         let mut columns = RatingsColumns::with_capacity(16);
@@ -473,7 +460,7 @@ mod tests {
 
     #[test]
     fn sums_count_valid_and_invalid_ratings_per_id_with_unread_ids_apart() {
-        let mut fold = PerIdFold::new(compile_rule(RULE).unwrap(), Path::from("d/p.parquet"));
+        let mut fold = PerIdFold::new(RULE, Path::from("d/p.parquet"));
         fold.fold(&batch(
             "1,7,4.0,1000000000\n2,7,3.5,1000000000\n3,7,3.3,1000000000\n\
              1,9,5.0,100\n,9,5.0,1000000000\n1,x,2.0,1000000000\n",
@@ -588,7 +575,7 @@ mod tests {
         let users_written = dir.path().join("users").join("shard-000.parquet");
         let per_id = PerIdSums {
             out: store_path(&written),
-            valid_rating: RULE.into(),
+            rule: RULE,
             user_masks: Some(UserMaskFiles {
                 genre_masks: store_path(&genre_masks),
                 out: store_path(&users_written),
@@ -612,7 +599,7 @@ mod tests {
             .unwrap();
         let params = [
             ("ratings", "both".to_string()),
-            ("valid_rating", RULE.to_string()),
+            ("valid_rating", RULE.sql()),
         ];
         let (want, got) = sql_and_scan_rows(&ctx, &RATINGS_PER_FILE, &params, &written).await;
         // Ids 7 and 12 are in both files, and still one row each.

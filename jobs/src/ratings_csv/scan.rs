@@ -34,7 +34,7 @@ use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 
 use super::parse::{HEADER, RatingsColumns};
-use super::per_id::{GenreMasks, PerIdFold, PerIdSums, compile_rule};
+use super::per_id::{GenreMasks, PerIdFold, PerIdSums};
 
 /// The longest first line read while looking for the header's line break.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
@@ -136,8 +136,7 @@ impl FileSource for RatingsCsvSource {
                         groups.len()
                     )));
                 }
-                let fold =
-                    PerIdFold::new(compile_rule(&sums.valid_rating)?, store_path(&sums.out)?);
+                let fold = PerIdFold::new(sums.rule, store_path(&sums.out)?);
                 let user_masks = match &sums.user_masks {
                     Some(files) => Some(MaskPaths {
                         genre_masks: store_path(&files.genre_masks)?,

@@ -90,7 +90,7 @@ impl RatingsTable {
             return Ok(None);
         };
         let schema = Arc::new(DFSchema::try_from(super::ratings_schema())?);
-        let rule = SessionContext::new().parse_sql_expr(&sums.valid_rating, &schema)?;
+        let rule = SessionContext::new().parse_sql_expr(&sums.rule.sql(), &schema)?;
         let rule = conjuncts(rule, &schema)?;
         let given = filters
             .iter()
@@ -240,6 +240,7 @@ fn project(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::valid_rating::RatingRule;
 
     #[test]
     fn files_spread_round_robin_and_never_into_empty_partitions() {
@@ -264,9 +265,11 @@ mod tests {
          1,9,5.0,100\n,9,5.0,1000000000\n1,x,2.0,1000000000\n\
          1,9,0.0,1000000000\n1,9,5.5,1000000000\n4,12,4.5,1200000000\n";
 
-    const RULE: &str = "(user_id IS NOT NULL AND movielens_id IS NOT NULL \
-         AND rated_epoch BETWEEN 788918400 AND 1796137200 \
-         AND rating BETWEEN 0.5 AND 5.0 AND rating * 2 = round(rating * 2))";
+    /// Ratings from 1995 to 2026-12-01T15:00:00Z.
+    const RULE: RatingRule = RatingRule {
+        first_epoch: 788_918_400,
+        last_epoch: 1_796_137_200,
+    };
 
     /// `sql` over `t` (the file, its scans summing per id by RULE) and over
     /// `plain` (the same file, no sums): its plan over `t` as text, and the
@@ -283,7 +286,7 @@ mod tests {
             .unwrap();
         let per_id = PerIdSums {
             out: sums.prefix().to_string(),
-            valid_rating: RULE.into(),
+            rule: RULE,
             user_masks: None,
         };
         let ctx = SessionContext::new();
@@ -319,7 +322,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_rule_as_a_where_is_applied_by_the_scan_and_not_again() {
-        let (plan, got, want) = run_both(&format!("SELECT * FROM {{t}} WHERE {RULE}")).await;
+        let (plan, got, want) =
+            run_both(&format!("SELECT * FROM {{t}} WHERE {}", RULE.sql())).await;
         assert!(!plan.contains("FilterExec"), "{plan}");
         assert_eq!(got, want);
         // Three valid rows of the nine: the rule was applied, not dropped.
@@ -332,7 +336,8 @@ mod tests {
     #[tokio::test]
     async fn the_rule_and_more_leaves_the_rest_to_a_filter() {
         let (plan, got, want) = run_both(&format!(
-            "SELECT user_id FROM {{t}} WHERE {RULE} AND user_id > 1"
+            "SELECT user_id FROM {{t}} WHERE {} AND user_id > 1",
+            RULE.sql()
         ))
         .await;
         assert!(plan.contains("FilterExec: user_id@0 > 1"), "{plan}");

@@ -148,7 +148,7 @@ async fn step_params(
     let mut params = base_params(settings);
     params.push((
         "valid_rating",
-        valid_rating::predicate_for_staging(&staging.published_at),
+        valid_rating::RatingRule::for_staging(&staging.published_at).sql(),
     ));
     if let Some(sql) = step.params_sql {
         params.extend(params_row(ctx, step, sql).await?);

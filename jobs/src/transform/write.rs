@@ -225,7 +225,7 @@ pub(super) async fn write_sharded(
     let masks_sql = render(&masks_step, params)?;
     write_with_retries(ctx, lake, settings, &masks_file, &masks_step, &masks_sql).await?;
     register_side_table(ctx, lake, run_id, &masks).await?;
-    let valid_rating = valid_rating::predicate_for_staging(&staging.published_at);
+    let rule = valid_rating::RatingRule::for_staging(&staging.published_at);
     let shards: Vec<Shard> = (0..shards)
         .map(|k| Shard {
             name: format!("shard-{k:03}.parquet"),
@@ -239,12 +239,11 @@ pub(super) async fn write_sharded(
         )
     };
     let jobs = shards.iter().enumerate().map(|(k, shard)| {
-        let valid_rating = valid_rating.clone();
         let (key, masks_file) = (&key, &masks_file);
         async move {
             let per_id = PerIdSums {
                 out: side_file(&RATINGS_PER_FILE, shard)?,
-                valid_rating,
+                rule,
                 user_masks: Some(UserMaskFiles {
                     genre_masks: store_path(lake, masks_file)?,
                     out: side_file(&USER_GENRE_MASKS, shard)?,
