@@ -108,9 +108,19 @@ fn encode<T: Serialize>(tag: &[u8], value: &T, buf: &mut Vec<u8>) -> Result<()> 
     serde_json::to_writer(buf, value).map_err(|e| DataFusionError::External(Box::new(e)))
 }
 
+/// `None` when `buf` is not a node of this kind. A node of this kind that does
+/// not parse was almost always written by another build of movielens (a
+/// client, scheduler or executor left on an older version), so the error says
+/// so: retrying cannot help, redeploying one build everywhere does.
 fn decode<T: for<'de> Deserialize<'de>>(tag: &[u8], buf: &[u8]) -> Option<Result<T>> {
     let body = buf.strip_prefix(tag)?;
-    Some(serde_json::from_slice(body).map_err(|e| DataFusionError::External(Box::new(e))))
+    Some(serde_json::from_slice(body).map_err(|e| {
+        DataFusionError::Execution(format!(
+            "cannot read the plan's {} node ({e}): it was encoded by a different movielens \
+             build; run the same version on the client, the scheduler and every executor",
+            String::from_utf8_lossy(tag).trim_matches('\0')
+        ))
+    }))
 }
 
 /// Logical plans: the ratings table, then Ballista's own.
@@ -229,6 +239,28 @@ mod tests {
     use super::*;
     use crate::transform::valid_rating::RatingRule;
     use datafusion_proto::physical_plan::DefaultPhysicalProtoConverter;
+
+    #[test]
+    fn a_node_from_another_build_is_an_error_that_says_so() {
+        // What a build before change 11 sent: the rule as SQL text, no `rule`.
+        let buf = [
+            RATINGS_TABLE_TAG,
+            br#"{"files":[],"per_id":{"out":"x.parquet","valid_rating":"rating > 0","user_masks":null}}"#,
+        ]
+        .concat();
+        let err = match decode::<RatingsTableWire>(RATINGS_TABLE_TAG, &buf) {
+            Some(Err(e)) => e.to_string(),
+            Some(Ok(_)) => panic!("a plan without the rule must not decode"),
+            None => panic!("the buffer starts with the tag"),
+        };
+        assert!(err.contains("movielens.ratings_table"), "{err}");
+        assert!(err.contains("missing field `rule`"), "{err}");
+        assert!(
+            err.contains("same version on the client, the scheduler and every executor"),
+            "{err}"
+        );
+        assert!(decode::<RatingsTableWire>(RATINGS_SCAN_TAG, &buf).is_none());
+    }
 
     fn ratings_table(n: u64) -> Arc<RatingsTable> {
         Arc::new(
