@@ -111,13 +111,13 @@ fn encode<T: Serialize>(tag: &[u8], value: &T, buf: &mut Vec<u8>) -> Result<()> 
 /// `None` when `buf` is not a node of this kind. A node of this kind that does
 /// not parse was almost always written by another build of movielens (a
 /// client, scheduler or executor left on an older version), so the error says
-/// so: retrying cannot help, redeploying one build everywhere does.
+/// so: redeploying one build everywhere is the fix, a retry fails the same way.
 fn decode<T: for<'de> Deserialize<'de>>(tag: &[u8], buf: &[u8]) -> Option<Result<T>> {
     let body = buf.strip_prefix(tag)?;
     Some(serde_json::from_slice(body).map_err(|e| {
         DataFusionError::Execution(format!(
-            "cannot read the plan's {} node ({e}): it was encoded by a different movielens \
-             build; run the same version on the client, the scheduler and every executor",
+            "cannot read the plan's {} node ({e}): most likely it was encoded by a different \
+             movielens build; run the same version on the client, the scheduler and every executor",
             String::from_utf8_lossy(tag).trim_matches('\0')
         ))
     }))
@@ -237,7 +237,7 @@ impl PhysicalExtensionCodec for PhysicalCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transform::valid_rating::RatingRule;
+    use crate::transform::valid_rating::TEST_RULE;
     use datafusion_proto::physical_plan::DefaultPhysicalProtoConverter;
 
     #[test]
@@ -276,11 +276,6 @@ mod tests {
         )
     }
 
-    const RULE: RatingRule = RatingRule {
-        first_epoch: 788_918_400,
-        last_epoch: 1_796_137_200,
-    };
-
     fn per_id() -> PerIdSums {
         PerIdSums {
             out: "lake/curated/runs/r1/_ratings_per_file/shard-000.parquet".into(),
@@ -289,7 +284,7 @@ mod tests {
                     .into(),
                 out: "lake/curated/runs/r1/_user_genre_masks/shard-000.parquet".into(),
             }),
-            rule: RULE,
+            rule: TEST_RULE,
         }
     }
 
@@ -302,7 +297,7 @@ mod tests {
         // The per-id rule as the WHERE: the scan keeps only the rows it passes.
         let schema =
             datafusion::common::DFSchema::try_from(crate::ratings_csv::ratings_schema()).unwrap();
-        let rule = ctx.parse_sql_expr(&RULE.sql(), &schema).unwrap();
+        let rule = ctx.parse_sql_expr(&TEST_RULE.sql(), &schema).unwrap();
         let plan = ratings_table(3)
             .scan(&state, None, &[rule], None)
             .await

@@ -442,13 +442,8 @@ async fn write_parquet(
 mod tests {
     use super::*;
     use crate::ratings_csv::parse::RatingsColumns;
+    use crate::transform::valid_rating::TEST_RULE;
     use datafusion::prelude::SessionContext;
-
-    /// Ratings from 1995 to 2026-12-01T15:00:00Z.
-    const RULE: RatingRule = RatingRule {
-        first_epoch: 788_918_400,
-        last_epoch: 1_796_137_200,
-    };
 
     fn batch(lines: &str) -> RecordBatch {
         let mut columns = RatingsColumns::with_capacity(16);
@@ -460,7 +455,7 @@ mod tests {
 
     #[test]
     fn sums_count_valid_and_invalid_ratings_per_id_with_unread_ids_apart() {
-        let mut fold = PerIdFold::new(RULE, Path::from("d/p.parquet"));
+        let mut fold = PerIdFold::new(TEST_RULE, Path::from("d/p.parquet"));
         fold.fold(&batch(
             "1,7,4.0,1000000000\n2,7,3.5,1000000000\n3,7,3.3,1000000000\n\
              1,9,5.0,100\n,9,5.0,1000000000\n1,x,2.0,1000000000\n",
@@ -575,7 +570,7 @@ mod tests {
         let users_written = dir.path().join("users").join("shard-000.parquet");
         let per_id = PerIdSums {
             out: store_path(&written),
-            rule: RULE,
+            rule: TEST_RULE,
             user_masks: Some(UserMaskFiles {
                 genre_masks: store_path(&genre_masks),
                 out: store_path(&users_written),
@@ -599,7 +594,7 @@ mod tests {
             .unwrap();
         let params = [
             ("ratings", "both".to_string()),
-            ("valid_rating", RULE.sql()),
+            ("valid_rating", TEST_RULE.sql()),
         ];
         let (want, got) = sql_and_scan_rows(&ctx, &RATINGS_PER_FILE, &params, &written).await;
         // Ids 7 and 12 are in both files, and still one row each.

@@ -240,7 +240,7 @@ fn project(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transform::valid_rating::RatingRule;
+    use crate::transform::valid_rating::TEST_RULE;
 
     #[test]
     fn files_spread_round_robin_and_never_into_empty_partitions() {
@@ -265,13 +265,7 @@ mod tests {
          1,9,5.0,100\n,9,5.0,1000000000\n1,x,2.0,1000000000\n\
          1,9,0.0,1000000000\n1,9,5.5,1000000000\n4,12,4.5,1200000000\n";
 
-    /// Ratings from 1995 to 2026-12-01T15:00:00Z.
-    const RULE: RatingRule = RatingRule {
-        first_epoch: 788_918_400,
-        last_epoch: 1_796_137_200,
-    };
-
-    /// `sql` over `t` (the file, its scans summing per id by RULE) and over
+    /// `sql` over `t` (the file, its scans summing per id by TEST_RULE) and over
     /// `plain` (the same file, no sums): its plan over `t` as text, and the
     /// rows of both, sorted.
     async fn run_both(sql: &str) -> (String, Vec<String>, Vec<String>) {
@@ -286,7 +280,7 @@ mod tests {
             .unwrap();
         let per_id = PerIdSums {
             out: sums.prefix().to_string(),
-            rule: RULE,
+            rule: TEST_RULE,
             user_masks: None,
         };
         let ctx = SessionContext::new();
@@ -323,7 +317,7 @@ mod tests {
     #[tokio::test]
     async fn the_rule_as_a_where_is_applied_by_the_scan_and_not_again() {
         let (plan, got, want) =
-            run_both(&format!("SELECT * FROM {{t}} WHERE {}", RULE.sql())).await;
+            run_both(&format!("SELECT * FROM {{t}} WHERE {}", TEST_RULE.sql())).await;
         assert!(!plan.contains("FilterExec"), "{plan}");
         assert_eq!(got, want);
         // Three valid rows of the nine: the rule was applied, not dropped.
@@ -337,7 +331,7 @@ mod tests {
     async fn the_rule_and_more_leaves_the_rest_to_a_filter() {
         let (plan, got, want) = run_both(&format!(
             "SELECT user_id FROM {{t}} WHERE {} AND user_id > 1",
-            RULE.sql()
+            TEST_RULE.sql()
         ))
         .await;
         assert!(plan.contains("FilterExec: user_id@0 > 1"), "{plan}");

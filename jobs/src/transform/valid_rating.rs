@@ -8,9 +8,9 @@
 //! [`RatingRule::verdicts`], the same rule in Rust. So the fact and the counts
 //! cannot disagree on what is valid.
 
-use arrow::array::{Array, AsArray, BooleanArray, Int64Array, RecordBatch};
+use arrow::array::{Array, AsArray, BooleanArray, PrimitiveArray, RecordBatch};
 use arrow::buffer::BooleanBuffer;
-use arrow::datatypes::{Float64Type, Int64Type};
+use arrow::datatypes::{ArrowPrimitiveType, Float64Type, Int64Type};
 use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::error::DataFusionError;
 use serde::{Deserialize, Serialize};
@@ -84,13 +84,10 @@ impl RatingRule {
     /// (NaN above every number, -0.0 below 0.0): they differ only at NaN and
     /// zero, which fail `BETWEEN 0.5 AND 5.0` either way.
     pub fn verdicts(&self, batch: &RecordBatch) -> Result<BooleanArray, DataFusionError> {
-        let users = int64_column(batch, "user_id")?;
-        let ids = int64_column(batch, "movielens_id")?;
-        let epochs = int64_column(batch, "rated_epoch")?;
-        let ratings = batch
-            .column_by_name("rating")
-            .and_then(|c| c.as_primitive_opt::<Float64Type>())
-            .ok_or_else(|| missing_column("rating", "DOUBLE"))?;
+        let users = column::<Int64Type>(batch, "user_id", "BIGINT")?;
+        let ids = column::<Int64Type>(batch, "movielens_id", "BIGINT")?;
+        let epochs = column::<Int64Type>(batch, "rated_epoch", "BIGINT")?;
+        let ratings = column::<Float64Type>(batch, "rating", "DOUBLE")?;
         let (epoch, rating) = (epochs.values(), ratings.values());
         let (first, last) = (self.first_epoch, self.last_epoch);
         // Over every slot, NULL or not (a NULL slot holds some value); the
@@ -107,18 +104,30 @@ impl RatingRule {
     }
 }
 
-fn int64_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a Int64Array, DataFusionError> {
+/// `batch`'s column `name` as `T`'s values, or an error naming the column and
+/// the SQL type the rule reads it as.
+fn column<'a, T: ArrowPrimitiveType>(
+    batch: &'a RecordBatch,
+    name: &str,
+    sql_type: &str,
+) -> Result<&'a PrimitiveArray<T>, DataFusionError> {
     batch
         .column_by_name(name)
-        .and_then(|c| c.as_primitive_opt::<Int64Type>())
-        .ok_or_else(|| missing_column(name, "BIGINT"))
+        .and_then(|c| c.as_primitive_opt::<T>())
+        .ok_or_else(|| {
+            DataFusionError::Internal(format!(
+                "the rating rule reads a {sql_type} column {name}, which the ratings batch lacks"
+            ))
+        })
 }
 
-fn missing_column(name: &str, kind: &str) -> DataFusionError {
-    DataFusionError::Internal(format!(
-        "the rating rule reads a {kind} column {name}, which the ratings batch lacks"
-    ))
-}
+/// The rule of a staging run published at 2026-12-01T15:00:00Z, for tests
+/// that need one fixed rule (the window test derives it).
+#[cfg(test)]
+pub(crate) const TEST_RULE: RatingRule = RatingRule {
+    first_epoch: 788_918_400,
+    last_epoch: 1_796_137_200,
+};
 
 /// The staging run's `published_at` (RFC 3339), or now when it cannot be read.
 pub fn staged_at(published_at: &str) -> DateTime<Utc> {
@@ -131,7 +140,7 @@ pub fn staged_at(published_at: &str) -> DateTime<Utc> {
 mod tests {
     use std::sync::Arc;
 
-    use arrow::array::Float64Array;
+    use arrow::array::{Float64Array, Int64Array};
     use datafusion::common::DFSchema;
     use datafusion::prelude::SessionContext;
 
@@ -147,6 +156,7 @@ mod tests {
             sql.contains("rated_epoch BETWEEN 788918400 AND 1796137200"),
             "{sql}"
         );
+        assert_eq!(rule, TEST_RULE);
     }
 
     /// Every combination of NULLs, edge times and edge ratings.
@@ -243,10 +253,8 @@ mod tests {
 
     #[test]
     fn a_batch_without_a_rule_column_is_an_error_that_names_it() {
-        let batch = edge_rows(&RatingRule::until(Utc::now()))
-            .project(&[0, 1, 2])
-            .unwrap();
-        let err = RatingRule::until(Utc::now()).verdicts(&batch).unwrap_err();
+        let batch = edge_rows(&TEST_RULE).project(&[0, 1, 2]).unwrap();
+        let err = TEST_RULE.verdicts(&batch).unwrap_err();
         assert!(err.to_string().contains("rated_epoch"), "{err}");
     }
 }
