@@ -21,7 +21,9 @@
 #
 #   usage: tests/fleet/run.sh     (root; needs the workspace built)
 # Binaries come from $FLEET_BIN_DIR (default: the debug build, as CI has it).
-# The host image is cached in $FLEET_IMAGE_DIR (default: <target>/fleet-image).
+# The host image is cached in $FLEET_IMAGE_DIR (default: <target>/fleet-image);
+# the hosts' state lives in $FLEET_STATE (default /run/movielens-fleet), whose
+# filesystem needs room for four unpacked releases (checked before any boot).
 # Keeps the fleet up on failure when FLEET_KEEP=1, always when FLEET_KEEP=always
 # (then: tests/fleet/run.sh down).
 # Prints "fleet: N passed, N failed" last and exits non-zero on any failure.
@@ -179,8 +181,12 @@ wait_booted() {
         say "$h: systemd is $s; failed units:"
         in_host "$h" systemctl --failed --no-legend | sed 's/^/     /'
     }
-    timeout 300 nsenter -t "$(leader "$h")" -a cloud-init status --wait >/dev/null 2>&1 ||
-        { fail "$h: cloud-init did not finish cleanly:"; in_host "$h" tail -n 30 /var/log/cloud-init-output.log >&2; return 1; }
+    timeout 300 nsenter -t "$(leader "$h")" -a cloud-init status --wait >/dev/null 2>&1 || {
+        fail "$h: cloud-init did not finish cleanly; its user data printed (before cloud-init's own traceback):"
+        in_host "$h" sed '/^Traceback/,$d' /var/log/cloud-init-output.log | tail -n 25 >&2
+        say "$h: free space on its root: $(in_host "$h" df -h --output=avail / | tail -1)"
+        return 1
+    }
 }
 
 # A host losing power: nspawn and every process of the host killed at once
@@ -255,6 +261,19 @@ render_user_data() {
             terraform output -state="$tf/state" -raw "$role" >"$tf/$role.sh" || exit 1
         done) || { tail -20 "$tf"/*.log; return 1; }
     grep -q "sha256sum -c" "$tf/executor.sh" && grep -q "$release_sha" "$tf/bastion.sh"
+}
+# Each EC2 host downloads the release, unpacks it and installs its binaries
+# into its overlay, all on the filesystem under $state. A disk that fills up
+# half-way shows only as one host's failed cloud-init, so check first.
+disk_space() {
+    local unpacked packed need free
+    unpacked=$(tar -tzvf "$state/movielens.tar.gz" | awk '{s += $3} END {print s}')
+    packed=$(stat -c %s "$state/movielens.tar.gz")
+    need=$(((4 * (packed + unpacked)) / 1048576 + 2048))
+    free=$(df --output=avail -B1M "$state" | tail -1 | tr -d ' ')
+    say "the hosts need about $need MiB under $state; $free MiB free"
+    [ "$free" -ge "$need" ] ||
+        fail "not enough free disk under $state ($free MiB free, about $need MiB needed): free space on that filesystem (e.g. old bench work dirs in /tmp) or point FLEET_STATE at a larger one"
 }
 network() { network_up; }
 # S3 and the Kaggle/FRED stand-in: the outside world, in a namespace.
@@ -650,6 +669,7 @@ killed_task_stops_its_command() {
 ssh-keygen -q -t ed25519 -N '' -C admin@fleet -f "$state/admin_key"
 step "host image (debootstrap, cached)" image || exit 1
 step "release package (deploy/package.sh)" package || exit 1
+step "disk space for the hosts" disk_space || exit 1
 step "user data rendered by terraform" render_user_data || exit 1
 step "network namespaces and bridge" network || exit 1
 step "S3 (moto) and Kaggle/FRED stand-in" outside_world || exit 1

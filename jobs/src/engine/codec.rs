@@ -108,6 +108,11 @@ fn encode<T: Serialize>(tag: &[u8], value: &T, buf: &mut Vec<u8>) -> Result<()> 
     serde_json::to_writer(buf, value).map_err(|e| DataFusionError::External(Box::new(e)))
 }
 
+/// What the version-skew error tells a person to do; `transform::retry` reads
+/// it too, to fail such a step at once instead of retrying it.
+pub const SAME_VERSION_EVERYWHERE: &str =
+    "run the same version on the client, the scheduler and every executor";
+
 /// `None` when `buf` is not a node of this kind. A node of this kind that does
 /// not parse was almost always written by another build of movielens (a
 /// client, scheduler or executor left on an older version), so the error says
@@ -117,7 +122,7 @@ fn decode<T: for<'de> Deserialize<'de>>(tag: &[u8], buf: &[u8]) -> Option<Result
     Some(serde_json::from_slice(body).map_err(|e| {
         DataFusionError::Execution(format!(
             "cannot read the plan's {} node ({e}): most likely it was encoded by a different \
-             movielens build; run the same version on the client, the scheduler and every executor",
+             movielens build; {SAME_VERSION_EVERYWHERE}",
             String::from_utf8_lossy(tag).trim_matches('\0')
         ))
     }))
@@ -255,10 +260,7 @@ mod tests {
         };
         assert!(err.contains("movielens.ratings_table"), "{err}");
         assert!(err.contains("missing field `rule`"), "{err}");
-        assert!(
-            err.contains("same version on the client, the scheduler and every executor"),
-            "{err}"
-        );
+        assert!(err.contains(SAME_VERSION_EVERYWHERE), "{err}");
         assert!(decode::<RatingsTableWire>(RATINGS_SCAN_TAG, &buf).is_none());
     }
 

@@ -11,10 +11,12 @@
 use datafusion::error::DataFusionError;
 
 use super::TransformError;
+use crate::engine::codec::SAME_VERSION_EVERYWHERE;
 
 /// Phrases of errors that repeat on every attempt: bad input files, types
 /// that do not fit, plans that cannot be built, memory a query cannot do
-/// without.
+/// without, a plan another movielens build cannot read (a retry lands on the
+/// same mixed-version cluster; redeploying is the fix).
 const DETERMINISTIC: &[&str] = &[
     "expected the header",
     "ratings have 4 columns",
@@ -28,6 +30,7 @@ const DETERMINISTIC: &[&str] = &[
     "Overflow happened",
     "Not enough memory",
     "placeholder left unfilled",
+    SAME_VERSION_EVERYWHERE,
 ];
 
 /// Whether a failed step is worth re-submitting.
@@ -102,6 +105,10 @@ mod tests {
             ),
             DataFusionError::Plan("table 'stg_links' not found".into()),
             from_executor("Resources exhausted: Not enough memory to continue external sort"),
+            from_executor(&format!(
+                "cannot read the plan's movielens.ratings_table node (missing field `rule`): \
+                 most likely it was encoded by a different movielens build; {SAME_VERSION_EVERYWHERE}"
+            )),
         ] {
             assert!(!is_retryable(&step(deterministic)));
         }
