@@ -72,7 +72,8 @@ pub struct Engine {
     pub ctx: SessionContext,
     /// A second session on the same scheduler whose jobs are planned with one
     /// partition: a job that writes one file is then one task with no shuffle
-    /// in front of its writer (see the fact_rating shards).
+    /// in front of its writer (the fact_rating shards, and every step written
+    /// as [`crate::transform::Write::OneFile`]).
     pub single_task: SessionContext,
     /// `df://…` of the scheduler in use.
     pub scheduler_url: String,

@@ -351,11 +351,17 @@ async fn run_step(
                 let single_task = &crate::engine::job_session(&engine.single_task, step.table);
                 write_sharded(single_task, lake, settings, staging, run_id, step, &params).await
             }
-            Write::OneFile => {
+            Write::OneFile | Write::OneFileAcrossPartitions => {
+                let planned = if step.write == Write::OneFile {
+                    &crate::engine::job_session(&engine.single_task, step.table)
+                } else {
+                    ctx
+                };
                 // Earlier files (another attempt's, an older layout's) must not survive.
                 lake.delete_prefix(&key).await?;
                 let file = format!("{key}/{SINGLE_FILE}");
-                write_with_retries(ctx, lake, settings, &file, step, &render(step, &params)?).await
+                let sql = render(step, &params)?;
+                write_with_retries(planned, lake, settings, &file, step, &sql).await
             }
         }
     };

@@ -354,7 +354,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "genre_popularity",
-        step: step!("genre_popularity", "marts"),
+        step: step!("genre_popularity", "marts").across_partitions(),
         columns: &[
             req("genre", NAME),
             req("n_ratings", BigInt),
