@@ -345,23 +345,24 @@ async fn run_step(
     info!(table = step.table, "writing");
     let started = Instant::now();
     let key = Lake::table_key(Zone::Curated, run_id, step.table);
+    // The session the step's writing jobs are planned on (see [`Write`]).
+    let writer = match step.write {
+        Write::OneFileAcrossPartitions => ctx,
+        Write::OneFile | Write::ShardedByRatingsPart => {
+            &crate::engine::job_session(&engine.single_task, step.table)
+        }
+    };
     let write = async {
         match step.write {
             Write::ShardedByRatingsPart => {
-                let single_task = &crate::engine::job_session(&engine.single_task, step.table);
-                write_sharded(single_task, lake, settings, staging, run_id, step, &params).await
+                write_sharded(writer, lake, settings, staging, run_id, step, &params).await
             }
             Write::OneFile | Write::OneFileAcrossPartitions => {
-                let planned = if step.write == Write::OneFile {
-                    &crate::engine::job_session(&engine.single_task, step.table)
-                } else {
-                    ctx
-                };
                 // Earlier files (another attempt's, an older layout's) must not survive.
                 lake.delete_prefix(&key).await?;
                 let file = format!("{key}/{SINGLE_FILE}");
-                let sql = render(step, &params)?;
-                write_with_retries(planned, lake, settings, &file, step, &sql).await
+                write_with_retries(writer, lake, settings, &file, step, &render(step, &params)?)
+                    .await
             }
         }
     };
