@@ -82,7 +82,9 @@ pub struct EngineSettings {
     /// step list: every re-submission then timed out); the executor-kill
     /// test runs at the default.
     pub concurrent_steps: usize,
-    /// Raw ratings are landed in parts of about this many bytes, the unit of sharding.
+    /// Raw ratings are landed in parts of about this many bytes, the unit of
+    /// sharding; a file of more than one part is cut into a multiple of
+    /// `fact_write_shards` equal parts, so every shard has the same work.
     pub ratings_part_bytes: u64,
     /// Fetch shuffle data over the network even from an executor on the same
     /// host (as on a real fleet); on one host this makes executor loss visible.

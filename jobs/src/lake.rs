@@ -30,6 +30,45 @@ use tokio::io::AsyncReadExt;
 
 use crate::config::Settings;
 
+/// How a CSV file is cut into parts: about `part_bytes` each (header
+/// included), and, when it takes more than one, into a multiple of
+/// `parts_multiple` parts of equal size. fact_rating's shards each read every
+/// `shards`-th part, so with equal parts in such a number every shard has the
+/// same work: 11 parts of 64 MiB on 4 shards gave shards of 3, 3, 3 and 2
+/// parts, and two executors then waited on the last two shards' 6 parts
+/// against 5 (docs/performance.md, change 13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvSplit {
+    pub part_bytes: u64,
+    pub parts_multiple: usize,
+}
+
+impl CsvSplit {
+    /// Ratings as `settings` land them: parts of about
+    /// `engine.ratings_part_bytes`, as many as a multiple of
+    /// `engine.fact_write_shards`.
+    pub fn for_ratings(settings: &Settings) -> Self {
+        CsvSplit {
+            part_bytes: settings.engine.ratings_part_bytes,
+            parts_multiple: settings.engine.fact_write_shards,
+        }
+    }
+
+    /// The size at which a part is cut (the part ends at the first line end
+    /// at or past it) for a file of `header_bytes` + `body_bytes`: the body
+    /// shared equally among the parts, each with its header.
+    pub fn part_bytes(&self, header_bytes: u64, body_bytes: u64) -> u64 {
+        let per_part_body = self.part_bytes.saturating_sub(header_bytes).max(1);
+        let parts = body_bytes.div_ceil(per_part_body).max(1);
+        let multiple = self.parts_multiple.max(1) as u64;
+        if parts == 1 {
+            return self.part_bytes.max(1);
+        }
+        let parts = parts.div_ceil(multiple) * multiple;
+        header_bytes + body_bytes.div_ceil(parts)
+    }
+}
+
 /// Zones of the lake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Zone {
@@ -472,16 +511,16 @@ impl Lake {
         Ok(total)
     }
 
-    /// Lands a CSV file as parts of about `part_bytes` under `dir_key`
-    /// (`part-00000.csv`, …), each starting with the file's header, cut at line
-    /// ends (fine for ratings: no quoted line breaks). Parts left from an
-    /// earlier landing are deleted first, so a rerun never duplicates rows.
-    /// Memory stays bounded by one part. Returns (key, bytes) per part.
+    /// Lands a CSV file as parts under `dir_key` (`part-00000.csv`, …), as
+    /// many and as large as `split` says, each starting with the file's header,
+    /// cut at line ends (fine for ratings: no quoted line breaks). Parts left
+    /// from an earlier landing are deleted first, so a rerun never duplicates
+    /// rows. Memory stays bounded by one part. Returns (key, bytes) per part.
     pub async fn upload_csv_parts(
         &self,
         local: &FsPath,
         dir_key: &str,
-        part_bytes: u64,
+        split: CsvSplit,
     ) -> Result<Vec<(String, u64)>> {
         use tokio::io::AsyncBufReadExt;
         let local_err = |source| LakeError::LocalFile {
@@ -498,6 +537,9 @@ impl Lake {
             .map_err(local_err)?;
         self.delete_prefix(dir_key).await?;
         let size = tokio::fs::metadata(local).await.ok().map(|m| m.len());
+        let header_bytes = header.len() as u64;
+        let body_bytes = size.unwrap_or(0).saturating_sub(header_bytes);
+        let part_bytes = split.part_bytes(header_bytes, body_bytes);
         let bar = crate::progress::bar(
             size,
             &format!("land {dir_key}"),
@@ -668,6 +710,56 @@ mod tests {
         Lake::open(&s).unwrap()
     }
 
+    fn split(part_bytes: u64, parts_multiple: usize) -> CsvSplit {
+        CsvSplit {
+            part_bytes,
+            parts_multiple,
+        }
+    }
+
+    #[test]
+    fn a_split_rounds_the_part_count_up_to_its_multiple_in_equal_parts() {
+        // 738,370,001 body bytes in 64 MiB parts take 11 parts (the last one
+        // small); for 4 shards they become 12 equal ones.
+        let (header, body) = (33, 738_370_001);
+        let cut = split(64 << 20, 4).part_bytes(header, body);
+        assert_eq!(cut, header + body.div_ceil(12));
+        assert_eq!(split(64 << 20, 1).part_bytes(header, body), 64 << 20);
+        // A file that fits one part stays one part, whatever the multiple.
+        assert_eq!(split(64 << 20, 4).part_bytes(header, 1000), 64 << 20);
+        // Exactly 8 parts' worth on 4 shards stays 8.
+        let eight = 8 * ((1 << 20) - header);
+        assert_eq!(
+            split(1 << 20, 4).part_bytes(header, eight),
+            header + eight / 8
+        );
+    }
+
+    #[tokio::test]
+    async fn csv_parts_for_shards_come_in_a_multiple_of_about_equal_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = local_lake(&dir.path().join("lake"));
+        let src = dir.path().join("ratings.csv");
+        let body: String = (0..1000).map(|i| format!("{i:04},1,3.5,100\n")).collect();
+        std::fs::write(&src, format!("userId,movieId,rating,timestamp\n{body}")).unwrap();
+        // 15,000 body bytes in parts of 3,000 take 6 parts; for 4 shards, 8.
+        let parts = lake
+            .upload_csv_parts(&src, "raw/r", split(3000, 4))
+            .await
+            .unwrap();
+        assert_eq!(parts.len(), 8, "{parts:?}");
+        let sizes: Vec<u64> = parts.iter().map(|(_, n)| *n).collect();
+        let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+        // Equal but for the last part, short of at most one line per part.
+        assert!(max - min <= 8 * 15, "{sizes:?}");
+        let mut lines = Vec::new();
+        for (key, _) in &parts {
+            let text = String::from_utf8(lake.get(key).await.unwrap().to_vec()).unwrap();
+            lines.extend(text.split_inclusive('\n').skip(1).map(str::to_string));
+        }
+        assert_eq!(lines.concat(), body);
+    }
+
     #[tokio::test]
     async fn publish_is_what_current_reads_and_missing_pointer_says_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
@@ -691,7 +783,10 @@ mod tests {
         let src = dir.path().join("ratings.csv");
         let body: String = (0..1000).map(|i| format!("{i},1,3.5,100\r\n")).collect();
         std::fs::write(&src, format!("userId,movieId,rating,timestamp\r\n{body}")).unwrap();
-        let parts = lake.upload_csv_parts(&src, "raw/r", 1000).await.unwrap();
+        let parts = lake
+            .upload_csv_parts(&src, "raw/r", split(1000, 1))
+            .await
+            .unwrap();
         assert!(parts.len() > 5, "{parts:?}");
         let mut lines = Vec::new();
         for (key, _) in &parts {
@@ -702,7 +797,10 @@ mod tests {
         }
         assert_eq!(lines.concat(), body);
         // Landing again with bigger parts leaves no stale part behind.
-        let again = lake.upload_csv_parts(&src, "raw/r", 1 << 20).await.unwrap();
+        let again = lake
+            .upload_csv_parts(&src, "raw/r", split(1 << 20, 1))
+            .await
+            .unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(lake.list("raw/r").await.unwrap().len(), 1);
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::info;
 
-use crate::lake::{Lake, LakeError};
+use crate::lake::{CsvSplit, Lake, LakeError};
 
 /// Where landed files live, by checksum.
 pub const OBJECTS: &str = "raw/objects";
@@ -111,12 +111,12 @@ pub async fn land_file(lake: &Lake, path: &Path, source: &str) -> Result<Landed,
     Ok(landed(path, key, sha256, source, uploaded))
 }
 
-/// Lands a local ratings file as parts of about `part_bytes` in a folder
-/// named by its checksum; skips it when that folder is complete already.
+/// Lands a local ratings file as parts cut by `split` in a folder named by
+/// its checksum; skips it when that folder is complete already.
 pub async fn land_ratings(
     lake: &Lake,
     path: &Path,
-    part_bytes: u64,
+    split: CsvSplit,
     source: &str,
 ) -> Result<Landed, LakeError> {
     let sha256 = sha256_of(lake, path).await?;
@@ -127,7 +127,7 @@ pub async fn land_ratings(
     let uploaded = !lake.exists(&marker).await?;
     if uploaded {
         // Parts of an interrupted landing are replaced, never appended to.
-        let parts = lake.upload_csv_parts(path, &key, part_bytes).await?;
+        let parts = lake.upload_csv_parts(path, &key, split).await?;
         lake.put(&marker, parts.len().to_string().into_bytes())
             .await?;
     }

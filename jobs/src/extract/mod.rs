@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::config::Settings;
-use crate::lake::{Lake, LakeError};
+use crate::lake::{CsvSplit, Lake, LakeError};
 use crate::pipeline::{RAW_FRED, RAW_KAGGLE};
 use crate::raw;
 use crate::staging::RawInputs;
@@ -224,7 +224,7 @@ pub async fn extract(
             .unwrap_or_default();
         let is_ratings = zone == RAW_KAGGLE && file.starts_with("ratings");
         let landed = if is_ratings {
-            raw::land_ratings(lake, path, settings.engine.ratings_part_bytes, url).await?
+            raw::land_ratings(lake, path, CsvSplit::for_ratings(settings), url).await?
         } else {
             raw::land_file(lake, path, url).await?
         };

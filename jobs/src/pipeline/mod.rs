@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tracing::info;
 
-use crate::lake::{Lake, LakeError};
+use crate::lake::{CsvSplit, Lake, LakeError};
 use crate::raw;
 use crate::staging::RawInputs;
 
@@ -94,26 +94,21 @@ impl LocalInputs {
 
     /// Lands the files in the lake's raw zone under their checksums (files
     /// the lake holds already are not uploaded again) and records them as
-    /// `run_id`'s inputs; returns their lake keys. Ratings land as parts of
-    /// about `ratings_part_bytes` (each with the header), so transform shards
-    /// can read disjoint files.
+    /// `run_id`'s inputs; returns their lake keys. Ratings land as parts cut
+    /// by `ratings_split` (each with the header), so transform shards can
+    /// read disjoint files.
     pub async fn land(
         &self,
         lake: &Lake,
-        ratings_part_bytes: u64,
+        ratings_split: CsvSplit,
         run_id: &str,
     ) -> Result<RawInputs, InputError> {
         let source = |p: &Path| p.display().to_string();
         let movies = raw::land_file(lake, &self.movies, &source(&self.movies)).await?;
         let links = raw::land_file(lake, &self.links, &source(&self.links)).await?;
         let cpi = raw::land_file(lake, &self.cpi, &source(&self.cpi)).await?;
-        let ratings = raw::land_ratings(
-            lake,
-            &self.ratings,
-            ratings_part_bytes,
-            &source(&self.ratings),
-        )
-        .await?;
+        let ratings =
+            raw::land_ratings(lake, &self.ratings, ratings_split, &source(&self.ratings)).await?;
         let inputs = RawInputs {
             movies: movies.key.clone(),
             links: links.key.clone(),
@@ -140,7 +135,7 @@ pub async fn generate_into_lake(
     lake: &Lake,
     scale: f64,
     seed: u64,
-    ratings_part_bytes: u64,
+    ratings_split: CsvSplit,
     run_id: &str,
 ) -> Result<RawInputs, RunError> {
     let tmp = tempfile::Builder::new()
@@ -155,5 +150,5 @@ pub async fn generate_into_lake(
         "generated data"
     );
     let inputs = LocalInputs::find(&tmp.path().join("kaggle"), "ratings.csv", None)?;
-    Ok(inputs.land(lake, ratings_part_bytes, run_id).await?)
+    Ok(inputs.land(lake, ratings_split, run_id).await?)
 }

@@ -12,7 +12,7 @@ use crate::config::{Settings, WarehouseKind};
 use crate::engine::{Engine, EngineError};
 use crate::extract::{self, ExtractError, Manifest};
 use crate::generate::GenerateError;
-use crate::lake::{Lake, LakeError};
+use crate::lake::{CsvSplit, Lake, LakeError};
 use crate::report::{self, ReportError, StageTime};
 use crate::runs::{self, Pruned, PublishError};
 use crate::staging::{self, RawInputs, StageError, StageSummary};
@@ -115,19 +115,19 @@ pub async fn land_inputs(
     run_id: &str,
     observer: &mut dyn Observer,
 ) -> Result<RawInputs, RunError> {
-    let part_bytes = settings.engine.ratings_part_bytes;
+    let split = CsvSplit::for_ratings(settings);
     match source {
         Source::Extract { ratings } => {
             let manifest = extract::extract(settings, lake, run_id).await?;
             observer.extracted(&manifest);
             latest_extract(settings, lake, ratings).await
         }
-        Source::Files(local) => Ok(local.land(lake, part_bytes, run_id).await?),
+        Source::Files(local) => Ok(local.land(lake, split, run_id).await?),
         Source::LatestExtract { ratings } => latest_extract(settings, lake, ratings).await,
         Source::Generate => {
             let (scale, seed) = (settings.generate.scale, settings.generate.seed);
             observer.generating(scale, seed, lake.root());
-            super::generate_into_lake(lake, scale, seed, part_bytes, run_id).await
+            super::generate_into_lake(lake, scale, seed, split, run_id).await
         }
     }
 }
