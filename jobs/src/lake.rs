@@ -34,9 +34,9 @@ use crate::config::Settings;
 /// included), and, when it takes more than one, into a multiple of
 /// `parts_multiple` parts of equal size. fact_rating's shards each read every
 /// `shards`-th part, so with equal parts in such a number every shard has the
-/// same work: 11 parts of 64 MiB on 4 shards gave shards of 3, 3, 3 and 2
-/// parts, and two executors then waited on the last two shards' 6 parts
-/// against 5 (docs/performance.md, change 13).
+/// same work: scale 1's 11 parts of 64 MiB and one of 172 kB gave one shard
+/// 2 full parts against the others' 3, and two executors of one task slot
+/// then waited on 6 parts' work against 5 (docs/performance.md, change 13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CsvSplit {
     pub part_bytes: u64,
@@ -719,12 +719,21 @@ mod tests {
 
     #[test]
     fn a_split_rounds_the_part_count_up_to_its_multiple_in_equal_parts() {
-        // 738,370,001 body bytes in 64 MiB parts take 11 parts (the last one
-        // small); for 4 shards they become 12 equal ones.
+        // Scale 1's 738,370,001 body bytes took 11 parts of 64 MiB and one of
+        // 172 kB; for 4 shards (or for 5: 15) the parts are equal.
         let (header, body) = (33, 738_370_001);
         let cut = split(64 << 20, 4).part_bytes(header, body);
         assert_eq!(cut, header + body.div_ceil(12));
-        assert_eq!(split(64 << 20, 1).part_bytes(header, body), 64 << 20);
+        assert_eq!(
+            split(64 << 20, 5).part_bytes(header, body),
+            header + body.div_ceil(15)
+        );
+        // 9.5 parts' worth on 4 shards: 12 parts.
+        let body = 19 * ((1 << 20) - header) / 2;
+        assert_eq!(
+            split(1 << 20, 4).part_bytes(header, body),
+            header + body.div_ceil(12)
+        );
         // A file that fits one part stays one part, whatever the multiple.
         assert_eq!(split(64 << 20, 4).part_bytes(header, 1000), 64 << 20);
         // Exactly 8 parts' worth on 4 shards stays 8.
