@@ -250,9 +250,15 @@ def run_peer(engine: str, lake: Path, out: Path, models_json: Path, env: dict,
 
 
 def commit_id() -> str:
-    """The checkout's short commit, for the results' header."""
-    return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+    """The checkout's short commit, for the results' header; "+changes" when
+    the source differs from it (bench/results/ aside), so figures of a binary
+    built from uncommitted code are not credited to the commit."""
+    git = ["git", "-C", str(REPO)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True).stdout.strip()
+    changed = subprocess.run([*git, "status", "--porcelain", "--", ".", ":(exclude)bench/results"],
+                             capture_output=True, text=True).stdout.strip()
+    return f"{head}+changes" if changed else head
 
 
 def write_results(directory: Path, at: str, label: str, text: str, payload: dict) -> None:
