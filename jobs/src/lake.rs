@@ -748,9 +748,7 @@ mod tests {
     async fn csv_parts_for_shards_come_in_a_multiple_of_about_equal_size() {
         let dir = tempfile::tempdir().unwrap();
         let lake = local_lake(&dir.path().join("lake"));
-        let src = dir.path().join("ratings.csv");
-        let body: String = (0..1000).map(|i| format!("{i:04},1,3.5,100\n")).collect();
-        std::fs::write(&src, format!("userId,movieId,rating,timestamp\n{body}")).unwrap();
+        let (src, body) = ratings_csv(dir.path(), "\n", |i| format!("{i:04},1,3.5,100"));
         // 15,000 body bytes in parts of 3,000 take 6 parts; for 4 shards, 8.
         let parts = lake
             .upload_csv_parts(&src, "raw/r", split(3000, 4))
@@ -761,10 +759,27 @@ mod tests {
         let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
         // Equal but for the last part, short of at most one line per part.
         assert!(max - min <= 8 * 15, "{sizes:?}");
+        assert_parts_hold(&lake, &parts, "userId,movieId,rating,timestamp\n", &body).await;
+    }
+
+    /// `dir/ratings.csv`: the header and 1000 lines `line(i)`, each ended by
+    /// `eol`; returns its path and the lines after the header.
+    fn ratings_csv(dir: &FsPath, eol: &str, line: impl Fn(usize) -> String) -> (PathBuf, String) {
+        let src = dir.join("ratings.csv");
+        let body: String = (0..1000).map(|i| format!("{}{eol}", line(i))).collect();
+        std::fs::write(&src, format!("userId,movieId,rating,timestamp{eol}{body}")).unwrap();
+        (src, body)
+    }
+
+    /// Every part starts with `header`, and the parts' other lines are
+    /// `body`'s, each once and in order.
+    async fn assert_parts_hold(lake: &Lake, parts: &[(String, u64)], header: &str, body: &str) {
         let mut lines = Vec::new();
-        for (key, _) in &parts {
+        for (key, _) in parts {
             let text = String::from_utf8(lake.get(key).await.unwrap().to_vec()).unwrap();
-            lines.extend(text.split_inclusive('\n').skip(1).map(str::to_string));
+            let mut it = text.split_inclusive('\n');
+            assert_eq!(it.next(), Some(header), "{key}");
+            lines.extend(it.map(str::to_string));
         }
         assert_eq!(lines.concat(), body);
     }
@@ -789,22 +804,13 @@ mod tests {
     async fn csv_parts_keep_every_line_once_and_replace_earlier_parts() {
         let dir = tempfile::tempdir().unwrap();
         let lake = local_lake(&dir.path().join("lake"));
-        let src = dir.path().join("ratings.csv");
-        let body: String = (0..1000).map(|i| format!("{i},1,3.5,100\r\n")).collect();
-        std::fs::write(&src, format!("userId,movieId,rating,timestamp\r\n{body}")).unwrap();
+        let (src, body) = ratings_csv(dir.path(), "\r\n", |i| format!("{i},1,3.5,100"));
         let parts = lake
             .upload_csv_parts(&src, "raw/r", split(1000, 1))
             .await
             .unwrap();
         assert!(parts.len() > 5, "{parts:?}");
-        let mut lines = Vec::new();
-        for (key, _) in &parts {
-            let text = String::from_utf8(lake.get(key).await.unwrap().to_vec()).unwrap();
-            let mut it = text.split_inclusive('\n');
-            assert_eq!(it.next(), Some("userId,movieId,rating,timestamp\r\n"));
-            lines.extend(it.map(str::to_string));
-        }
-        assert_eq!(lines.concat(), body);
+        assert_parts_hold(&lake, &parts, "userId,movieId,rating,timestamp\r\n", &body).await;
         // Landing again with bigger parts leaves no stale part behind.
         let again = lake
             .upload_csv_parts(&src, "raw/r", split(1 << 20, 1))
