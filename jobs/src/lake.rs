@@ -57,13 +57,13 @@ impl CsvSplit {
     /// The size at which a part is cut (the part ends at the first line end
     /// at or past it) for a file of `header_bytes` + `body_bytes`: the body
     /// shared equally among the parts, each with its header.
-    pub fn part_bytes(&self, header_bytes: u64, body_bytes: u64) -> u64 {
+    pub fn cut_at(&self, header_bytes: u64, body_bytes: u64) -> u64 {
         let per_part_body = self.part_bytes.saturating_sub(header_bytes).max(1);
         let parts = body_bytes.div_ceil(per_part_body).max(1);
-        let multiple = self.parts_multiple.max(1) as u64;
         if parts == 1 {
             return self.part_bytes.max(1);
         }
+        let multiple = self.parts_multiple.max(1) as u64;
         let parts = parts.div_ceil(multiple) * multiple;
         header_bytes + body_bytes.div_ceil(parts)
     }
@@ -539,7 +539,7 @@ impl Lake {
         let size = tokio::fs::metadata(local).await.ok().map(|m| m.len());
         let header_bytes = header.len() as u64;
         let body_bytes = size.unwrap_or(0).saturating_sub(header_bytes);
-        let part_bytes = split.part_bytes(header_bytes, body_bytes);
+        let cut_at = split.cut_at(header_bytes, body_bytes);
         let bar = crate::progress::bar(
             size,
             &format!("land {dir_key}"),
@@ -557,7 +557,7 @@ impl Lake {
             if n > 0 {
                 buf.extend_from_slice(&line);
             }
-            let full = buf.len() as u64 >= part_bytes.max(1);
+            let full = buf.len() as u64 >= cut_at;
             if (n == 0 && (buf.len() > header.len() || parts.is_empty())) || full {
                 let key = format!("{dir_key}/part-{:05}.csv", parts.len());
                 let len = buf.len() as u64;
@@ -722,26 +722,23 @@ mod tests {
         // Scale 1's 738,370,001 body bytes took 11 parts of 64 MiB and one of
         // 172 kB; for 4 shards (or for 5: 15) the parts are equal.
         let (header, body) = (33, 738_370_001);
-        let cut = split(64 << 20, 4).part_bytes(header, body);
+        let cut = split(64 << 20, 4).cut_at(header, body);
         assert_eq!(cut, header + body.div_ceil(12));
         assert_eq!(
-            split(64 << 20, 5).part_bytes(header, body),
+            split(64 << 20, 5).cut_at(header, body),
             header + body.div_ceil(15)
         );
         // 9.5 parts' worth on 4 shards: 12 parts.
         let body = 19 * ((1 << 20) - header) / 2;
         assert_eq!(
-            split(1 << 20, 4).part_bytes(header, body),
+            split(1 << 20, 4).cut_at(header, body),
             header + body.div_ceil(12)
         );
         // A file that fits one part stays one part, whatever the multiple.
-        assert_eq!(split(64 << 20, 4).part_bytes(header, 1000), 64 << 20);
+        assert_eq!(split(64 << 20, 4).cut_at(header, 1000), 64 << 20);
         // Exactly 8 parts' worth on 4 shards stays 8.
         let eight = 8 * ((1 << 20) - header);
-        assert_eq!(
-            split(1 << 20, 4).part_bytes(header, eight),
-            header + eight / 8
-        );
+        assert_eq!(split(1 << 20, 4).cut_at(header, eight), header + eight / 8);
     }
 
     #[tokio::test]
